@@ -1,0 +1,56 @@
+/* mtd-http.h: an incremental HTTP/1.x parser over the two byte streams of one connection.
+ *
+ * Owns MtdHttp (per-connection parser state) and MtdHttpExchange (one request and, when seen,
+ * its response).  It consumes bytes per direction, not packets, so the same parser serves clear
+ * HTTP flows now and decrypted TLS streams later.  Follows RFC 9112: request and status lines,
+ * header fields (case-insensitive names, obsolete line folding), bodies framed by Content-Length
+ * or chunked transfer coding, responses without a length read until the close, 1xx interim
+ * responses, pipelined requests paired with responses in order.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mtd-anomaly.h"
+
+typedef struct {
+  guint64 request_frame; /* frame that completed the request head */
+  char *method;          /* owned; NULL-safe strings below may be NULL when absent */
+  char *host;            /* the Host header field */
+  char *path;            /* request-target as sent */
+  char *version;         /* "HTTP/1.1" */
+  gint status;           /* 0 until a final response is seen */
+  guint64 status_frame;  /* frame that completed the response head */
+  char *location;        /* the Location header of the response */
+} MtdHttpExchange;
+
+void mtd_http_exchange_free (MtdHttpExchange *exchange); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdHttpExchange, mtd_http_exchange_free)
+
+typedef struct _MtdHttp MtdHttp;
+
+/* anomalies is borrowed and must outlive the parser; it may be NULL.  max_exchanges caps the
+ * exchanges kept per connection (further ones are counted, not stored). */
+MtdHttp *mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges);
+void mtd_http_free (MtdHttp *http); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdHttp, mtd_http_free)
+
+/* Feeds stream bytes (borrowed) of one direction; frame is the frame that delivered them. */
+void mtd_http_feed (MtdHttp *http, gboolean is_from_client, const guint8 *data, gsize len,
+                    guint64 frame);
+/* Bytes are missing from one direction: that direction's message is abandoned. */
+void mtd_http_gap (MtdHttp *http, gboolean is_from_client);
+/* The connection ended: a response read until close is complete now. */
+void mtd_http_end (MtdHttp *http);
+
+/* TRUE once the client's stream started with the HTTP/2 connection preface (RFC 9113 §3.4). */
+gboolean mtd_http_is_h2_prior_knowledge (const MtdHttp *http);
+
+/* The exchanges seen so far, in request order (MtdHttpExchange*, owned by the parser). */
+const GPtrArray *mtd_http_exchanges (const MtdHttp *http);
+/* Requests beyond max_exchanges that were seen but not kept. */
+guint mtd_http_n_dropped (const MtdHttp *http);
+
+/* Does this look like the start of an HTTP/1.x request (a known method and a space)?  Used to
+ * classify flows that nDPI has not decided yet. */
+gboolean mtd_http_looks_like_request (const guint8 *data, gsize len);

@@ -1,0 +1,53 @@
+/* mtd-pipeline.h: packets in, finished connections out.
+ *
+ * Owns MtdPipeline: it wires decode, the flow table, nDPI classification and the TLS and HTTP
+ * parsers, and turns each finished flow into an MtdConnection for the caller (who diagnoses and
+ * reports it).  It also keeps the run's packet counters.  It prints nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mtd-conn.h"
+#include "mtd-flow.h"
+#include "mtd-source.h"
+#include "mtd-tls.h"
+
+typedef struct {
+  MtdFlowLimits flow_limits;
+  MtdTlsLimits tls_limits;
+  guint max_http_exchanges;   /* per connection */
+  guint max_cached_certs;
+} MtdPipelineOptions;
+
+void mtd_pipeline_options_init_default (MtdPipelineOptions *options);
+
+typedef struct {
+  /* A connection is finished; the callee takes ownership. */
+  void (*on_connection) (MtdConnection *connection, gpointer user_data);
+  /* Live mode: a connection's handshake just completed or failed (a snapshot, borrowed). */
+  void (*on_handshake) (const MtdConnection *connection, gpointer user_data);
+} MtdPipelineCallbacks;
+
+typedef struct _MtdPipeline MtdPipeline;
+
+/* callbacks and user_data are borrowed and must outlive the pipeline. */
+MtdPipeline *mtd_pipeline_new (const MtdPipelineOptions *options,
+                               const MtdPipelineCallbacks *callbacks, gpointer user_data,
+                               GError **error);
+/* Ends every live flow (reporting them), then frees.  NULL-safe. */
+void mtd_pipeline_free (MtdPipeline *pipeline);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdPipeline, mtd_pipeline_free)
+
+/* Starts a new input; frames of the packets that follow are numbered within it. */
+void mtd_pipeline_begin_input (MtdPipeline *pipeline, guint input_index, MtdInputInfo *info);
+/* One packet of the current input. */
+void mtd_pipeline_add_packet (MtdPipeline *pipeline, const MtdPacket *packet);
+/* Live mode: time passes without packets (idle flows end). */
+void mtd_pipeline_tick (MtdPipeline *pipeline, gint64 now_usec);
+/* The current input is over: its flows end and are reported. */
+void mtd_pipeline_end_input (MtdPipeline *pipeline);
+
+/* Counters so far; connection-level counters are added by the caller with
+ * mtd_summary_add_connection as it receives connections. */
+MtdSummary *mtd_pipeline_summary (MtdPipeline *pipeline);

@@ -1,0 +1,140 @@
+/* mtd-tls.h: the TLS handshake of one connection, from its two byte streams to typed facts.
+ *
+ * Owns MtdTls (incremental parser state for both directions) and MtdTlsFacts (what the handshake
+ * says about client certificates, as the report shows it).  Follows RFC 5246 (TLS 1.2), RFC 8446
+ * (TLS 1.3), RFC 6066 (SNI), RFC 7301 (ALPN) and the SSLv2-compatible ClientHello of RFC 5246
+ * Appendix E.2.
+ *
+ * The parser is fed per side (side 0 and side 1 of the flow, whichever turns out to be the
+ * client): roles come from the hello messages when the flow could not tell.  Handshake messages
+ * are reassembled across records and segments into a capped per-direction buffer that is freed
+ * once that direction's handshake is over; after that only record headers are followed.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mtd-anomaly.h"
+#include "mtd-x509.h"
+
+#define MTD_MAX_EVIDENCE_FRAMES 4
+
+typedef enum {
+  MTD_HOW_NONE,
+  MTD_HOW_OBSERVED,  /* the message was seen in clear */
+  MTD_HOW_INFERRED,  /* from encrypted record sizes or from what the protocol implies */
+  MTD_HOW_DECRYPTED, /* read after decryption with a key log (a later issue) */
+} MtdHow;
+
+typedef enum {
+  MTD_REQUESTED_UNKNOWN,
+  MTD_REQUESTED_NO,
+  MTD_REQUESTED_YES,
+} MtdRequested;
+
+typedef enum {
+  MTD_PRESENTED_UNKNOWN,
+  MTD_PRESENTED_NO,    /* no Certificate message at all */
+  MTD_PRESENTED_EMPTY, /* a Certificate message with an empty list */
+  MTD_PRESENTED_YES,
+} MtdPresented;
+
+typedef struct {
+  gint value; /* MtdRequested or MtdPresented */
+  MtdHow how;
+  guint n_frames;
+  guint64 frames[MTD_MAX_EVIDENCE_FRAMES];
+  char *reason; /* owned; why, when the value is unknown or inferred */
+} MtdVerdict;
+
+typedef struct {
+  guint64 frame;
+  gboolean is_from_client;
+  gboolean is_encrypted; /* level and description unknown when encrypted */
+  guint8 level;          /* 1 warning, 2 fatal (RFC 8446 §6) */
+  guint8 description;
+} MtdTlsAlert;
+
+typedef struct {
+  guint16 version;          /* negotiated (0x0303 = TLS 1.2, 0x0304 = TLS 1.3), 0 unknown */
+  guint16 client_max_version;
+  gboolean is_sslv2_client_hello;
+  char *sni;                /* owned, NULL when absent */
+  GPtrArray *alpn_offered;  /* char*, owned */
+  char *alpn;               /* owned, the server's choice */
+  guint16 cipher_suite;
+  gboolean has_cipher_suite;
+  gboolean has_post_handshake_auth_offer;
+  gboolean is_resumed;      /* abbreviated handshake: no certificates exchanged */
+  gboolean is_handshake_complete;
+  gboolean has_renegotiation; /* handshake records after the first Finished (TLS 1.2) */
+  guint64 client_hello_frame;
+  guint64 server_hello_frame;
+  MtdVerdict requested;
+  MtdVerdict presented;
+  GPtrArray *acceptable_cas;   /* char* DN strings, from CertificateRequest */
+  GPtrArray *cert_types;       /* char* names (rsa_sign, ecdsa_sign, ...) */
+  GPtrArray *signature_algorithms_requested; /* char* names from CertificateRequest */
+  GPtrArray *client_chain;     /* MtdCert*, refs */
+  GPtrArray *server_chain;     /* MtdCert*, refs */
+  gboolean has_client_certificate_verify;
+  guint64 client_certificate_verify_frame;
+  GArray *alerts;              /* MtdTlsAlert */
+} MtdTlsFacts;
+
+void mtd_tls_facts_free (MtdTlsFacts *facts); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdTlsFacts, mtd_tls_facts_free)
+
+typedef struct {
+  gsize max_handshake_message; /* bytes buffered for one handshake message */
+  guint max_certificates;      /* certificates kept per chain */
+  guint max_list_items;        /* extensions, CAs, ALPN names, alerts kept */
+} MtdTlsLimits;
+
+void mtd_tls_limits_init_default (MtdTlsLimits *limits);
+
+typedef struct _MtdTls MtdTls;
+
+/* cache and anomalies are borrowed and must outlive the parser. */
+MtdTls *mtd_tls_new (const MtdTlsLimits *limits, MtdCertCache *cache, MtdAnomalyCounts *anomalies);
+void mtd_tls_free (MtdTls *tls); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdTls, mtd_tls_free)
+
+/* Does this look like the first bytes of a TLS handshake record or an SSLv2 ClientHello? */
+gboolean mtd_tls_looks_like_start (const guint8 *data, gsize len);
+
+/* Feeds in-order stream bytes (borrowed) of one side.  frame and ts_usec identify the packet that
+ * delivered them. */
+void mtd_tls_feed (MtdTls *tls, guint side, const guint8 *data, gsize len, guint64 frame,
+                   gint64 ts_usec);
+/* len bytes are missing from a side's stream (len 0: unknown). */
+void mtd_tls_gap (MtdTls *tls, guint side, gsize len);
+
+/* The flow started before the capture: any record header may begin a side's stream. */
+void mtd_tls_set_midstream (MtdTls *tls, gboolean is_midstream);
+
+/* Which side sent the ClientHello, or ServerHello's peer; -1 when the handshake did not say. */
+gint mtd_tls_client_side (const MtdTls *tls);
+/* TRUE once both Finished messages (or a fatal alert) were seen: the first handshake is over. */
+gboolean mtd_tls_is_handshake_over (const MtdTls *tls);
+/* TRUE once the parser saw anything it recognised as TLS. */
+gboolean mtd_tls_has_seen_tls (const MtdTls *tls);
+/* TRUE when the side only follows record headers now (no payload is buffered). */
+gboolean mtd_tls_is_side_quiet (const MtdTls *tls, guint side);
+
+/* Works out the connection's facts, with client_side being the client.  The result is a new,
+ * owned snapshot; the parser may go on. */
+MtdTlsFacts *mtd_tls_conclude (const MtdTls *tls, guint client_side, gint64 capture_end_usec);
+
+/* Names from the IANA registries; "unknown (0x1234)"-style strings are written into buf. */
+const char *mtd_tls_version_name (guint16 version, char *buf, gsize buf_len);
+const char *mtd_tls_cipher_suite_name (guint16 suite, char *buf, gsize buf_len);
+const char *mtd_tls_alert_name (guint8 description, char *buf, gsize buf_len);
+const char *mtd_tls_signature_scheme_name (guint16 scheme, char *buf, gsize buf_len);
+const char *mtd_tls_cert_type_name (guint8 cert_type, char *buf, gsize buf_len);
+/* Hash length of a TLS 1.3 cipher suite's HKDF hash and its AEAD tag length; FALSE when the
+ * suite is not a TLS 1.3 suite this build knows (RFC 8446 §B.4). */
+gboolean mtd_tls13_suite_lengths (guint16 suite, gsize *hash_len, gsize *tag_len);
+const char *mtd_requested_name (MtdRequested value);   /* "yes", "no", "unknown" */
+const char *mtd_presented_name (MtdPresented value);   /* "yes", "empty", "no", "unknown" */
+const char *mtd_how_name (MtdHow how);                 /* "observed", ... or NULL for none */

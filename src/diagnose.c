@@ -1,0 +1,816 @@
+/* diagnose.c: from one connection's facts to findings, each with a cause and a next check.
+ *
+ * Follows RFC 5246 §7.4.4 (CertificateRequest), §7.4.6 (the client's Certificate) and §7.2.2
+ * (alerts), RFC 8446 §4.3.2, §4.4.2, §4.4.2.4, §4.6.2 and §6.2, RFC 9113 §3.3 (HTTP/2 with
+ * prior knowledge), and App Service's documented client-certificate behaviour.  Deterministic: the same
+ * facts give the same findings in the same order.  No I/O.
+ */
+#include <string.h>
+
+#include "mtd-diagnose.h"
+
+/* Acceptable CAs named in a finding before "and N more". */
+#define MAX_CAS_NAMED 3
+
+/* TLS alert descriptions the rules name (RFC 8446 §6, RFC 5246 §7.2). */
+enum {
+  ALERT_CLOSE_NOTIFY = 0,
+  ALERT_UNEXPECTED_MESSAGE = 10,
+  ALERT_HANDSHAKE_FAILURE = 40,
+  ALERT_NO_CERTIFICATE = 41,
+  ALERT_BAD_CERTIFICATE = 42,
+  ALERT_UNSUPPORTED_CERTIFICATE = 43,
+  ALERT_CERTIFICATE_REVOKED = 44,
+  ALERT_CERTIFICATE_EXPIRED = 45,
+  ALERT_CERTIFICATE_UNKNOWN = 46,
+  ALERT_ILLEGAL_PARAMETER = 47,
+  ALERT_UNKNOWN_CA = 48,
+  ALERT_ACCESS_DENIED = 49,
+  ALERT_DECODE_ERROR = 50,
+  ALERT_DECRYPT_ERROR = 51,
+  ALERT_PROTOCOL_VERSION = 70,
+  ALERT_INSUFFICIENT_SECURITY = 71,
+  ALERT_INTERNAL_ERROR = 80,
+  ALERT_UNRECOGNIZED_NAME = 112,
+  ALERT_CERTIFICATE_REQUIRED = 116,
+  ALERT_NO_APPLICATION_PROTOCOL = 120,
+};
+
+/* RFC 8446 §6: AlertLevel */
+enum {
+  ALERT_LEVEL_WARNING = 1,
+  ALERT_LEVEL_FATAL = 2,
+};
+
+static const char *const az_show_settings
+    = "az webapp show --resource-group RG --name APP --query "
+      "\"{clientCertEnabled:clientCertEnabled,clientCertMode:clientCertMode,"
+      "clientCertExclusionPaths:clientCertExclusionPaths,httpsOnly:httpsOnly}\" --output json";
+
+const char *
+mtd_severity_name (MtdSeverity severity)
+{
+  switch (severity) {
+  case MTD_SEVERITY_PROBLEM:
+    return "problem";
+  case MTD_SEVERITY_WARNING:
+    return "warning";
+  case MTD_SEVERITY_INFO:
+  default:
+    return "info";
+  }
+}
+
+static void
+finding_free (MtdFinding *finding)
+{
+  if (finding == NULL)
+    return;
+  g_free (finding->message);
+  g_free (finding->cause);
+  g_free (finding->next_check);
+  g_free (finding);
+}
+
+/* Adds a finding; message, cause and next_check (the last two may be NULL) are taken over. */
+static void
+add_finding (GPtrArray *findings, const char *code, MtdSeverity severity, guint64 frame,
+             char *message, char *cause, char *next_check)
+{
+  MtdFinding *finding = g_new0 (MtdFinding, 1);
+  finding->code = code;
+  finding->severity = severity;
+  finding->frame = frame;
+  finding->message = message;
+  finding->cause = cause;
+  finding->next_check = next_check;
+  g_ptr_array_add (findings, finding);
+}
+
+/* ---- Words for facts ---------------------------------------------------------------------- */
+
+static guint64
+verdict_frame (const MtdVerdict *verdict)
+{
+  return verdict->n_frames > 0 ? verdict->frames[0] : 0;
+}
+
+/* " (frame 6)", " (frames 6, 8, inferred from encrypted record sizes)" or "" */
+static char *
+frames_text (const MtdVerdict *verdict)
+{
+  guint n_frames = MIN (verdict->n_frames, MTD_MAX_EVIDENCE_FRAMES);
+  const char *how = NULL;
+  if (verdict->how == MTD_HOW_INFERRED)
+    how = "inferred from encrypted record sizes";
+  else if (verdict->how == MTD_HOW_DECRYPTED)
+    how = "read after decryption";
+  if (n_frames == 0 && how == NULL)
+    return g_strdup ("");
+  g_autoptr (GString) text = g_string_new (" (");
+  if (n_frames > 0)
+    g_string_append (text, n_frames == 1 ? "frame " : "frames ");
+  for (guint i = 0; i < n_frames; i++)
+    g_string_append_printf (text, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "", verdict->frames[i]);
+  if (how != NULL)
+    g_string_append_printf (text, "%s%s", n_frames > 0 ? ", " : "", how);
+  g_string_append_c (text, ')');
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* "CN=Root A; CN=Root B; CN=Root C and 2 more", or NULL when the list is empty. */
+static char *
+acceptable_cas_text (const MtdTlsFacts *tls)
+{
+  if (tls->acceptable_cas == NULL || tls->acceptable_cas->len == 0)
+    return NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+  guint n_named = MIN (tls->acceptable_cas->len, MAX_CAS_NAMED);
+  for (guint i = 0; i < n_named; i++) {
+    const char *dn = g_ptr_array_index (tls->acceptable_cas, i);
+    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", dn != NULL ? dn : "");
+  }
+  if (tls->acceptable_cas->len > n_named)
+    g_string_append_printf (text, " and %u more", tls->acceptable_cas->len - n_named);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static gboolean
+is_tls13 (const MtdTlsFacts *tls)
+{
+  return tls->version == 0x0304 || (tls->version & 0xFF00) == 0x7F00;
+}
+
+static const MtdCert *
+client_leaf (const MtdTlsFacts *tls)
+{
+  if (tls->client_chain == NULL || tls->client_chain->len == 0)
+    return NULL;
+  return g_ptr_array_index (tls->client_chain, 0);
+}
+
+static char *
+alert_name (guint8 description)
+{
+  char buf[32];
+  return g_strdup (mtd_tls_alert_name (description, buf, sizeof buf));
+}
+
+/* The alert that ended the handshake, if one did: a fatal alert in clear (alerts in clear come
+ * before the Finished messages, so they are part of the handshake), or an encrypted one while the
+ * handshake was not complete (TLS 1.3 sends every alert after the ServerHello encrypted,
+ * RFC 8446 §6).  close_notify is an orderly close, not a failure (RFC 8446 §6.1). */
+static const MtdTlsAlert *
+find_failure_alert (const MtdTlsFacts *tls)
+{
+  if (tls->alerts == NULL)
+    return NULL;
+  for (guint i = 0; i < tls->alerts->len; i++) {
+    const MtdTlsAlert *alert = &g_array_index (tls->alerts, MtdTlsAlert, i);
+    if (alert->is_encrypted) {
+      if (!tls->is_handshake_complete)
+        return alert;
+    } else if (alert->level == ALERT_LEVEL_FATAL && alert->description != ALERT_CLOSE_NOTIFY) {
+      return alert;
+    }
+  }
+  return NULL;
+}
+
+/* "a fatal unknown_ca alert (frame 9)" or "an encrypted alert (frame 9), whose ..." */
+static char *
+alert_phrase (const MtdTlsAlert *alert)
+{
+  if (alert->is_encrypted)
+    return g_strdup_printf ("an encrypted alert (frame %" G_GUINT64_FORMAT "), whose description "
+                            "only a key log can show",
+                            alert->frame);
+  g_autofree char *name = alert_name (alert->description);
+  return g_strdup_printf ("a %s %s alert (frame %" G_GUINT64_FORMAT ")",
+                          alert->level == ALERT_LEVEL_FATAL ? "fatal" : "warning", name,
+                          alert->frame);
+}
+
+/* ---- TLS rules ---------------------------------------------------------------------------- */
+
+static void
+diagnose_missing_certificate (GPtrArray *findings, const MtdTlsFacts *tls)
+{
+  const MtdVerdict *requested = &tls->requested;
+  const MtdVerdict *presented = &tls->presented;
+  gboolean is_empty = presented->value == MTD_PRESENTED_EMPTY;
+  g_autofree char *requested_frames = frames_text (requested);
+  g_autofree char *presented_frames = frames_text (presented);
+  g_autofree char *cas = acceptable_cas_text (tls);
+
+  g_autoptr (GString) message = g_string_new (NULL);
+  g_string_append_printf (message, "The server asked for a client certificate%s",
+                          requested_frames);
+  if (is_empty)
+    g_string_append_printf (message,
+                            " and the client answered with an empty certificate list%s.",
+                            presented_frames);
+  else
+    g_string_append_printf (message, " and the client sent no Certificate message at all%s.",
+                            presented_frames);
+  if (tls->is_handshake_complete)
+    g_string_append (message, " The server went on without one (a server that only asks, like "
+                              "App Service's Optional mode), so the application gets no client "
+                              "certificate.");
+
+  g_autoptr (GString) cause = g_string_new (NULL);
+  if (!is_empty)
+    g_string_append (cause, "A client must answer a CertificateRequest with a Certificate "
+                            "message, empty when it has none (RFC 5246 §7.4.6); sending none at "
+                            "all means it has no certificate configured for this connection, and "
+                            "servers may treat that differently from an empty list. ");
+  if (cas != NULL)
+    g_string_append_printf (cause,
+                            "The client has no certificate whose issuer is among the CAs the "
+                            "server named as acceptable (%s), or no certificate loaded at all: "
+                            "clients choose a certificate by these names (RFC 5246 §7.4.4, "
+                            "RFC 8446 §4.2.4).",
+                            cas);
+  else if (is_tls13 (tls))
+    g_string_append (cause, "The client has no certificate loaded, or none whose issuer matches "
+                            "the CAs the server named (in TLS 1.3 that list is encrypted).");
+  else
+    g_string_append (cause, "The server named no acceptable CAs, so any certificate would have "
+                            "done: the client has no certificate loaded at all.");
+  g_string_append (cause,
+                   " For an App Service app calling out: WEBSITE_LOAD_CERTIFICATES must name the "
+                   "certificate's thumbprint (or *); Linux apps read it from "
+                   "/var/ssl/private/<thumbprint>.p12, Windows apps from the current user's "
+                   "personal store (Cert:/CurrentUser/My); a wrong thumbprint, format, store or "
+                   "path, or no restart after the change, leaves the client without a "
+                   "certificate.");
+
+  char *next = g_strdup_printf (
+      "Compare the issuer of the client certificate (openssl x509 -noout -issuer -in "
+      "client.pem) with %s, and check that the client really loads it and its private key. For "
+      "App Service callers check the client's certificate configuration: az webapp config "
+      "appsettings list --resource-group RG --name APP --query "
+      "\"[?name=='WEBSITE_LOAD_CERTIFICATES']\", the file or store named by the thumbprint, then "
+      "restart the app.",
+      cas != NULL ? "the acceptable CAs above" : "the CAs the server accepts");
+  add_finding (findings, is_empty ? "cert_requested_empty" : "cert_requested_not_sent",
+               MTD_SEVERITY_PROBLEM, verdict_frame (presented),
+               g_string_free (g_steal_pointer (&message), FALSE),
+               g_string_free (g_steal_pointer (&cause), FALSE), next);
+}
+
+static void
+diagnose_presented (GPtrArray *findings, const MtdConnection *connection, const MtdTlsFacts *tls)
+{
+  const MtdVerdict *presented = &tls->presented;
+  g_autofree char *frames = frames_text (presented);
+  const MtdCert *leaf = client_leaf (tls);
+  char *message;
+  if (leaf != NULL) {
+    guint n_chain = tls->client_chain->len;
+    message = g_strdup_printf (
+        "The client presented a certificate%s: subject %s, issuer %s, SHA-1 thumbprint %s "
+        "(%u certificate%s in its chain).",
+        frames, leaf->subject != NULL ? leaf->subject : "(none)",
+        leaf->issuer != NULL ? leaf->issuer : "(none)", leaf->sha1_hex, n_chain,
+        n_chain == 1 ? "" : "s");
+  } else {
+    message = g_strdup_printf ("The client presented a certificate%s; its subject and "
+                               "thumbprint %s.",
+                               frames, is_tls13 (tls) ? "are encrypted (TLS 1.3)"
+                                                      : "are not in the capture");
+  }
+  add_finding (findings, "cert_presented", MTD_SEVERITY_INFO, verdict_frame (presented), message,
+               NULL, NULL);
+  if (leaf == NULL)
+    return;
+
+  gint64 capture_seconds = connection->start_usec / G_USEC_PER_SEC;
+  MtdCertValidity validity = mtd_cert_validity_at (leaf, capture_seconds);
+  if (validity == MTD_CERT_VALID)
+    return;
+  g_autofree char *capture_time = mtd_format_utc (capture_seconds);
+  gboolean is_expired = validity == MTD_CERT_EXPIRED;
+  g_autofree char *bound = mtd_format_utc (is_expired ? leaf->not_after : leaf->not_before);
+  add_finding (
+      findings, is_expired ? "client_cert_expired" : "client_cert_not_yet_valid",
+      MTD_SEVERITY_WARNING, verdict_frame (presented),
+      g_strdup_printf ("The client certificate (SHA-1 %s) %s %s; the connection started %s.",
+                       leaf->sha1_hex, is_expired ? "expired on" : "is only valid from", bound,
+                       capture_time),
+      g_strdup (is_expired ? "A server that validates the certificate rejects it (usually with "
+                             "a certificate_expired alert); App Service forwards it anyway and "
+                             "leaves the check to the application."
+                           : "The certificate is newer than the clock of the capture, or the "
+                             "client's or server's clock is wrong; a validating server rejects "
+                             "it."),
+      g_strdup (is_expired ? "Renew the certificate and load the new one in the client (for App "
+                             "Service callers the new thumbprint goes into "
+                             "WEBSITE_LOAD_CERTIFICATES)."
+                           : "Check the clocks of the client, the server and the capture host "
+                             "(timedatectl), and the certificate's not_before."));
+}
+
+/* Why a server rejects a certificate it was given, and what to look at; RFC 8446 §6.2. */
+static void
+rejection_advice (guint8 description, const MtdConnection *connection, const MtdTlsFacts *tls,
+                  char **cause, char **next)
+{
+  const MtdCert *leaf = client_leaf (tls);
+  const char *issuer = leaf != NULL && leaf->issuer != NULL ? leaf->issuer : "its issuer";
+  g_autofree char *cas = acceptable_cas_text (tls);
+  switch (description) {
+  case ALERT_UNKNOWN_CA:
+    *cause = g_strdup_printf ("The server could not build a chain from the certificate to a CA "
+                              "it trusts: %s is not in its trust store, or the client did not "
+                              "send the intermediate certificate (%u certificate%s sent).",
+                              issuer, tls->client_chain != NULL ? tls->client_chain->len : 0,
+                              tls->client_chain != NULL && tls->client_chain->len == 1 ? "" : "s");
+    if (cas != NULL)
+      *next = g_strdup_printf ("Compare the client certificate's issuer with the acceptable CAs "
+                               "the server named (%s), send the intermediate certificates with "
+                               "the leaf, or add the issuing root to the server's trust store.",
+                               cas);
+    else
+      *next = g_strdup ("Compare the client certificate's issuer with the CAs the server trusts, "
+                        "send the intermediate certificates with the leaf, or add the issuing "
+                        "root to the server's trust store.");
+    return;
+  case ALERT_CERTIFICATE_EXPIRED: {
+    g_autofree char *capture_time = mtd_format_utc (connection->start_usec / G_USEC_PER_SEC);
+    *cause = g_strdup ("The certificate, or one in its chain, is expired or not yet valid by "
+                       "the server's clock.");
+    if (leaf != NULL) {
+      g_autofree char *not_before = mtd_format_utc (leaf->not_before);
+      g_autofree char *not_after = mtd_format_utc (leaf->not_after);
+      *next = g_strdup_printf ("Compare the leaf's validity (%s to %s) and the intermediates' "
+                               "with the capture time (%s) and with the server's clock.",
+                               not_before, not_after, capture_time);
+    } else {
+      *next = g_strdup_printf ("Compare the client certificate's not_before and not_after "
+                               "(openssl x509 -noout -dates) with the capture time (%s) and "
+                               "with the server's clock.",
+                               capture_time);
+    }
+    return;
+  }
+  case ALERT_BAD_CERTIFICATE:
+  case ALERT_DECRYPT_ERROR:
+    *cause = g_strdup ("The server could not use the certificate: a corrupt encoding, a "
+                       "signature that does not verify, or a CertificateVerify made with a "
+                       "private key that does not belong to the certificate.");
+    *next = g_strdup ("Check that the client's private key matches its certificate (compare "
+                      "openssl x509 -noout -pubkey -in client.pem with openssl pkey -pubout -in "
+                      "client.key) and that the chain is sent leaf first.");
+    return;
+  case ALERT_UNSUPPORTED_CERTIFICATE:
+    *cause = g_strdup ("The server does not accept this kind of certificate: its key type or "
+                       "size, or a key usage or extended key usage without clientAuth "
+                       "(RFC 5280 §4.2.1.12).");
+    *next = g_strdup ("openssl x509 -noout -ext keyUsage,extendedKeyUsage -in client.pem: the "
+                      "extended key usage must include TLS Web Client Authentication.");
+    return;
+  case ALERT_CERTIFICATE_REVOKED:
+    *cause = g_strdup ("The issuer revoked the certificate (CRL or OCSP).");
+    *next = g_strdup ("Ask the issuing CA about the certificate's status and issue a new one.");
+    return;
+  case ALERT_ACCESS_DENIED:
+    *cause = g_strdup ("The certificate is valid, but the server's access policy refuses this "
+                       "identity.");
+    *next = g_strdup ("Check the server's allow list (subject, SAN, issuer, thumbprint) for this "
+                      "certificate.");
+    return;
+  case ALERT_CERTIFICATE_UNKNOWN:
+  case ALERT_HANDSHAKE_FAILURE:
+  default:
+    *cause = g_strdup ("The server refused the certificate without naming a precise reason: "
+                       "often a chain it cannot build, a name or policy check, or the extended "
+                       "key usage.");
+    *next = g_strdup ("Read the server's TLS log for this connection's time; check the "
+                      "certificate's issuer against the acceptable CAs and its extended key "
+                      "usage (clientAuth).");
+    return;
+  }
+}
+
+static void
+diagnose_rejected (GPtrArray *findings, const MtdConnection *connection, const MtdTlsFacts *tls,
+                   const MtdTlsAlert *alert)
+{
+  g_autofree char *frames = frames_text (&tls->presented);
+  g_autofree char *phrase = alert_phrase (alert);
+  char *message = g_strdup_printf ("The client presented a certificate%s and the server answered "
+                                   "with %s, ending the handshake.",
+                                   frames, phrase);
+  char *cause = NULL;
+  char *next = NULL;
+  if (alert->is_encrypted) {
+    cause = g_strdup ("In TLS 1.3 a server that rejects the client's certificate answers its "
+                      "flight with an encrypted alert (RFC 8446 §4.4.2.4): bad_certificate, "
+                      "unknown_ca, certificate_expired, unsupported_certificate or access_denied; "
+                      "which one is encrypted.");
+    next = g_strdup ("Read the server's TLS log for this connection's time, or open the capture "
+                     "in Wireshark with a key log (SSLKEYLOGFILE) to see the alert; check the "
+                     "certificate's issuer against the server's trusted CAs and its validity.");
+  } else {
+    rejection_advice (alert->description, connection, tls, &cause, &next);
+  }
+  add_finding (findings, "cert_rejected", MTD_SEVERITY_PROBLEM, alert->frame, message, cause,
+               next);
+}
+
+/* Cause and next check of an alert that ended the handshake, when no presented certificate was
+ * rejected. */
+static void
+handshake_alert_advice (const MtdTlsAlert *alert, const MtdTlsFacts *tls, char **cause,
+                        char **next)
+{
+  gboolean is_without_certificate = tls->presented.value == MTD_PRESENTED_EMPTY
+                                    || tls->presented.value == MTD_PRESENTED_NO;
+  gboolean is_server = !alert->is_from_client;
+  if (is_server && is_without_certificate
+      && (alert->is_encrypted || alert->description == ALERT_HANDSHAKE_FAILURE
+          || alert->description == ALERT_CERTIFICATE_REQUIRED)) {
+    *cause = g_strdup ("The server requires a client certificate and ends the handshake when "
+                       "none comes: with an empty Certificate it \"MAY at its discretion either "
+                       "continue the handshake without client authentication, or respond with a "
+                       "fatal handshake_failure alert\" (RFC 5246 §7.4.6); TLS 1.3 uses "
+                       "certificate_required (RFC 8446 §4.4.2.4). On App Service this is "
+                       "clientCertMode Required.");
+    *next = g_strdup ("Give the client a certificate whose issuer is among the acceptable CAs "
+                      "(see the finding about the missing certificate), or, if the application "
+                      "does not need one on this path, make the server's mode Optional or add "
+                      "an exclusion path.");
+    return;
+  }
+  if (alert->is_encrypted) {
+    *cause = g_strdup_printf ("The %s sent an encrypted alert before the handshake completed; "
+                              "its description needs a key log.",
+                              is_server ? "server" : "client");
+    *next = g_strdup ("Read the TLS logs of both ends for this connection's time, or open the "
+                      "capture in Wireshark with a key log (SSLKEYLOGFILE).");
+    return;
+  }
+  if (!is_server) {
+    switch (alert->description) {
+    case ALERT_UNKNOWN_CA:
+    case ALERT_BAD_CERTIFICATE:
+    case ALERT_CERTIFICATE_EXPIRED:
+    case ALERT_CERTIFICATE_UNKNOWN:
+    case ALERT_CERTIFICATE_REVOKED:
+    case ALERT_UNSUPPORTED_CERTIFICATE:
+      *cause = g_strdup ("The client refused the server's certificate: for unknown_ca it does "
+                         "not trust the server certificate's issuer, otherwise the certificate "
+                         "is expired, revoked, malformed or for another name.");
+      *next = g_strdup ("Check the server's chain (server_chain) against the client's trust "
+                        "store: openssl s_client -connect HOST:443 -servername NAME -showcerts.");
+      return;
+    default:
+      *cause = g_strdup ("The client ended the handshake: it did not accept something the "
+                         "server sent (version, cipher suite, certificate or parameters).");
+      *next = g_strdup ("Read the client's error for this connection's time; compare the "
+                        "versions and cipher suites both ends allow.");
+      return;
+    }
+  }
+  switch (alert->description) {
+  case ALERT_PROTOCOL_VERSION:
+  case ALERT_INSUFFICIENT_SECURITY:
+  case ALERT_HANDSHAKE_FAILURE:
+    *cause = g_strdup ("The server found no acceptable protocol version, cipher suite or "
+                       "signature algorithm in what the client offered, or it requires "
+                       "something the client did not send (a client certificate included).");
+    *next = g_strdup ("Compare the client's offered versions and cipher suites with the "
+                      "server's minimum TLS version and cipher policy; read the server's TLS "
+                      "log for this connection's time.");
+    return;
+  case ALERT_UNRECOGNIZED_NAME:
+    *cause = g_strdup_printf ("The server has no certificate or site for the name the client "
+                              "asked for (SNI %s).",
+                              tls->sni != NULL ? tls->sni : "absent");
+    *next = g_strdup ("Check the host name the client uses against the server's bindings and "
+                      "custom domains.");
+    return;
+  case ALERT_NO_APPLICATION_PROTOCOL:
+    *cause = g_strdup ("The server supports none of the application protocols (ALPN) the client "
+                       "offered (RFC 7301 §3.2).");
+    *next = g_strdup ("Compare the client's ALPN list with the protocols the server allows "
+                      "(h2, http/1.1).");
+    return;
+  case ALERT_UNEXPECTED_MESSAGE:
+  case ALERT_ILLEGAL_PARAMETER:
+  case ALERT_DECODE_ERROR:
+    *cause = g_strdup ("The server received a message it did not expect or could not decode: an "
+                       "incompatible implementation, or a middlebox that changes the traffic.");
+    *next = g_strdup ("Capture on both sides of any proxy or inspection device and compare; "
+                      "try another client stack.");
+    return;
+  default:
+    *cause = g_strdup ("The server ended the handshake with this alert.");
+    *next = g_strdup ("Read the server's TLS log for this connection's time.");
+    return;
+  }
+}
+
+static void
+diagnose_handshake_alert (GPtrArray *findings, const MtdTlsFacts *tls, const MtdTlsAlert *alert)
+{
+  g_autofree char *phrase = alert_phrase (alert);
+  char *message = g_strdup_printf ("The %s ended the handshake with %s.",
+                                   alert->is_from_client ? "client" : "server", phrase);
+  char *cause = NULL;
+  char *next = NULL;
+  handshake_alert_advice (alert, tls, &cause, &next);
+  add_finding (findings, "handshake_alert", MTD_SEVERITY_PROBLEM, alert->frame, message, cause,
+               next);
+}
+
+static void
+diagnose_not_requested (GPtrArray *findings, const MtdTlsFacts *tls)
+{
+  const MtdVerdict *requested = &tls->requested;
+  g_autofree char *frames = frames_text (requested);
+  g_autoptr (GString) message = g_string_new (NULL);
+  g_string_append_printf (message, "The server did not ask for a client certificate%s.", frames);
+  if (tls->is_resumed)
+    g_string_append (message, " This was a resumed session: certificates are only exchanged in "
+                              "the full handshake that created it.");
+  if (tls->has_post_handshake_auth_offer || tls->has_renegotiation)
+    g_string_append (message, " The server may still have asked later, inside encrypted records "
+                              "(post-handshake authentication or renegotiation).");
+
+  g_autoptr (GString) cause = g_string_new (
+      "On App Service: clientCertEnabled is false; or clientCertMode is OptionalInteractiveUser "
+      "or a clientCertExclusionPaths entry applies, and then the front end asks later through "
+      "TLS renegotiation, once it knows the request path");
+  gboolean is_h2 = g_strcmp0 (tls->alpn, "h2") == 0;
+  if (is_tls13 (tls) || is_h2)
+    g_string_append_printf (cause, ", which %s does not allow, so that request never comes and "
+                                   "the application gets no certificate",
+                            is_tls13 (tls) && is_h2 ? "neither TLS 1.3 nor HTTP/2"
+                            : is_tls13 (tls)        ? "TLS 1.3"
+                                                    : "HTTP/2");
+  g_string_append (cause, ". Or something in front of the server (Application Gateway, Front "
+                          "Door, a load balancer or proxy) ends TLS itself and the certificate "
+                          "never reaches this hop.");
+  add_finding (findings, "cert_not_requested", MTD_SEVERITY_INFO, verdict_frame (requested),
+               g_string_free (g_steal_pointer (&message), FALSE),
+               g_string_free (g_steal_pointer (&cause), FALSE),
+               g_strdup_printf ("Check the site's settings: %s", az_show_settings));
+}
+
+static void
+diagnose_unknown (GPtrArray *findings, const MtdTlsFacts *tls)
+{
+  const MtdVerdict *requested = &tls->requested;
+  const MtdVerdict *presented = &tls->presented;
+  const char *reason = NULL;
+  char *message;
+  if (requested->value == MTD_REQUESTED_UNKNOWN) {
+    reason = requested->reason != NULL ? requested->reason : presented->reason;
+    message = g_strdup_printf ("Whether the server asked for a client certificate cannot be told "
+                               "from this capture: %s.",
+                               reason != NULL ? reason : "the handshake is not all there");
+  } else {
+    g_autofree char *frames = frames_text (requested);
+    reason = presented->reason;
+    message = g_strdup_printf ("The server %s a client certificate%s, but what the client "
+                               "answered cannot be told from this capture: %s.",
+                               requested->value == MTD_REQUESTED_YES ? "asked for"
+                                                                     : "did not ask for",
+                               frames, reason != NULL ? reason : "its answer is missing");
+  }
+  add_finding (findings, "cert_unknown", MTD_SEVERITY_WARNING,
+               verdict_frame (requested) != 0 ? verdict_frame (requested)
+                                              : verdict_frame (presented),
+               message,
+               g_strdup ("The messages that decide it are missing from the capture or "
+                         "encrypted."),
+               g_strdup ("Capture the whole connection from its first packet (start the capture "
+                         "before the client connects, tcpdump -s 0), and for TLS 1.3 or "
+                         "renegotiation record a key log (SSLKEYLOGFILE) and open the capture in "
+                         "Wireshark with it."));
+}
+
+static void
+diagnose_inferred (GPtrArray *findings, const MtdTlsFacts *tls)
+{
+  const MtdVerdict *requested = &tls->requested;
+  guint64 frame = verdict_frame (requested);
+  g_autofree char *where = frame != 0 ? g_strdup_printf (" (frame %" G_GUINT64_FORMAT ")", frame)
+                                      : g_strdup ("");
+  const char *reason = requested->reason != NULL ? requested->reason : tls->presented.reason;
+  add_finding (findings, "tls13_inferred", MTD_SEVERITY_INFO, frame,
+               g_strdup_printf ("TLS 1.3 encrypts the CertificateRequest and the client's "
+                                "Certificate (RFC 8446 §4.3.2, §4.4.2): these verdicts come from "
+                                "the sizes of the client's encrypted records%s%s%s.",
+                                where, reason != NULL ? ": " : "", reason != NULL ? reason : ""),
+               NULL,
+               g_strdup ("To see the messages themselves, open the capture in Wireshark with "
+                         "the client's key log (SSLKEYLOGFILE)."));
+}
+
+static void
+diagnose_tls (GPtrArray *findings, const MtdConnection *connection, const MtdTlsFacts *tls)
+{
+  gint requested = tls->requested.value;
+  gint presented = tls->presented.value;
+  const MtdTlsAlert *alert = find_failure_alert (tls);
+  gboolean is_alert_explained = FALSE;
+
+  if (requested == MTD_REQUESTED_YES
+      && (presented == MTD_PRESENTED_EMPTY || presented == MTD_PRESENTED_NO))
+    diagnose_missing_certificate (findings, tls);
+  if (presented == MTD_PRESENTED_YES) {
+    diagnose_presented (findings, connection, tls);
+    guint64 presented_frame = verdict_frame (&tls->presented);
+    if (alert != NULL && !alert->is_from_client && alert->frame >= presented_frame) {
+      diagnose_rejected (findings, connection, tls, alert);
+      is_alert_explained = TRUE;
+    }
+  }
+  if (alert != NULL && !is_alert_explained)
+    diagnose_handshake_alert (findings, tls, alert);
+  if (requested == MTD_REQUESTED_NO)
+    diagnose_not_requested (findings, tls);
+  if ((requested == MTD_REQUESTED_UNKNOWN || presented == MTD_PRESENTED_UNKNOWN)
+      && presented != MTD_PRESENTED_YES)
+    diagnose_unknown (findings, tls);
+  if (is_tls13 (tls) && tls->requested.how == MTD_HOW_INFERRED)
+    diagnose_inferred (findings, tls);
+}
+
+/* ---- Plain HTTP --------------------------------------------------------------------------- */
+
+static gboolean
+is_redirect_to_https (const MtdHttpExchange *exchange)
+{
+  return exchange->status >= 300 && exchange->status <= 399 && exchange->location != NULL
+         && g_ascii_strncasecmp (exchange->location, "https://", strlen ("https://")) == 0;
+}
+
+/* "GET app.example.com/path (frame 4)" */
+static void
+append_request (GString *text, const MtdHttpExchange *exchange)
+{
+  g_string_append_printf (text, "%s %s%s (frame %" G_GUINT64_FORMAT ")",
+                          exchange->method != NULL ? exchange->method : "?",
+                          exchange->host != NULL ? exchange->host : "",
+                          exchange->path != NULL ? exchange->path : "", exchange->request_frame);
+}
+
+static void
+diagnose_http (GPtrArray *findings, const MtdConnection *connection)
+{
+  const MtdHttpExchange *first_redirect = NULL;
+  const MtdHttpExchange *first_plain = NULL;
+  guint n_redirects = 0;
+  guint n_plain = 0;
+  for (guint i = 0; i < connection->http->len; i++) {
+    const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, i);
+    if (is_redirect_to_https (exchange)) {
+      if (n_redirects++ == 0)
+        first_redirect = exchange;
+    } else if (n_plain++ == 0) {
+      first_plain = exchange;
+    }
+  }
+  if (first_plain != NULL) {
+    g_autoptr (GString) message = g_string_new (NULL);
+    g_string_append_printf (message, "The client sent %u request%s over plain HTTP", n_plain,
+                            n_plain == 1 ? "" : "s");
+    if (connection->n_http_dropped > 0)
+      g_string_append_printf (message, " (and %u more not kept)", connection->n_http_dropped);
+    g_string_append (message, ", the first ");
+    append_request (message, first_plain);
+    if (first_plain->status != 0)
+      g_string_append_printf (message, ", answered with %d (frame %" G_GUINT64_FORMAT ").",
+                              first_plain->status, first_plain->status_frame);
+    else
+      g_string_append (message, ", with no response in the capture.");
+    add_finding (findings, "plain_http", MTD_SEVERITY_PROBLEM, first_plain->request_frame,
+                 g_string_free (g_steal_pointer (&message), FALSE),
+                 g_strdup ("A request over plain HTTP never carries a client certificate: "
+                           "certificates only travel inside TLS, so the application sees none "
+                           "(on App Service the X-ARR-ClientCert header is absent)."),
+                 g_strdup ("Make the caller use https://; on App Service turn httpsOnly on (az "
+                           "webapp update --resource-group RG --name APP --https-only true) so "
+                           "plain HTTP is redirected to HTTPS."));
+  }
+  if (first_redirect != NULL) {
+    g_autoptr (GString) message = g_string_new ("The server answered the plain-HTTP request ");
+    append_request (message, first_redirect);
+    g_string_append_printf (message, " with %d to %s (frame %" G_GUINT64_FORMAT ")",
+                            first_redirect->status, first_redirect->location,
+                            first_redirect->status_frame);
+    if (n_redirects > 1)
+      g_string_append_printf (message, ", and %u more like it", n_redirects - 1);
+    g_string_append (message, ": the behaviour of httpsOnly.");
+    add_finding (findings, "http_redirected_to_https", MTD_SEVERITY_INFO,
+                 first_redirect->status_frame,
+                 g_string_free (g_steal_pointer (&message), FALSE),
+                 g_strdup ("The caller used http://; the server sends it to HTTPS, where a client "
+                           "certificate can be asked for."),
+                 g_strdup ("Make the caller use https:// directly: a client that does not follow "
+                           "redirects, or turns a POST into a GET when it does, never reaches the "
+                           "HTTPS endpoint with its request."));
+  }
+}
+
+/* ---- Capture quality ---------------------------------------------------------------------- */
+
+static void
+diagnose_incomplete (GPtrArray *findings, const MtdConnection *connection)
+{
+  static const MtdAnomaly relevant[] = {
+    MTD_ANOMALY_MIDSTREAM_START, MTD_ANOMALY_STREAM_GAP,    MTD_ANOMALY_SNAPLEN_TRUNCATED,
+    MTD_ANOMALY_OOO_BUFFER_FULL, MTD_ANOMALY_TLS_LOST_SYNC,
+  };
+  g_autoptr (GString) reasons = g_string_new (NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (relevant); i++) {
+    guint32 count = connection->anomalies.counts[relevant[i]];
+    if (count == 0)
+      continue;
+    g_string_append_printf (reasons, "%s%s (%u time%s)", reasons->len > 0 ? "; " : "",
+                            mtd_anomaly_description (relevant[i]), count, count == 1 ? "" : "s");
+  }
+  if (g_strcmp0 (connection->end_reason, "evicted") == 0)
+    g_string_append_printf (reasons, "%sthe flow was evicted to make room for others "
+                                     "(--max-flows)",
+                            reasons->len > 0 ? "; " : "");
+  else if (g_strcmp0 (connection->end_reason, "capture_end") == 0)
+    g_string_append_printf (reasons, "%sthe capture ended before the connection closed",
+                            reasons->len > 0 ? "; " : "");
+  if (reasons->len == 0)
+    g_string_append (reasons, "bytes of the connection are missing from the capture");
+  add_finding (findings, "incomplete", MTD_SEVERITY_WARNING, 0,
+               g_strdup_printf ("Facts may be missing: %s.", reasons->str),
+               g_strdup ("The capture does not hold the whole connection."),
+               g_strdup ("Capture the whole connection: start before the client connects, with "
+                         "no snaplen limit (tcpdump -s 0), where both directions pass."));
+}
+
+/* Moves findings into the result worst first, keeping the rules' order within a severity. */
+static GPtrArray *
+order_by_severity (GPtrArray *findings, MtdSeverity *worst)
+{
+  GPtrArray *ordered = g_ptr_array_new_full (findings->len, (GDestroyNotify) finding_free);
+  static const MtdSeverity order[] = {
+    MTD_SEVERITY_PROBLEM,
+    MTD_SEVERITY_WARNING,
+    MTD_SEVERITY_INFO,
+  };
+  *worst = MTD_SEVERITY_INFO;
+  for (gsize s = 0; s < G_N_ELEMENTS (order); s++)
+    for (guint i = 0; i < findings->len; i++) {
+      MtdFinding *finding = g_ptr_array_index (findings, i);
+      if (finding->severity != order[s])
+        continue;
+      if (ordered->len == 0)
+        *worst = finding->severity;
+      g_ptr_array_add (ordered, finding);
+    }
+  return ordered;
+}
+
+MtdDiagnosis *
+mtd_diagnose_connection (const MtdConnection *connection)
+{
+  g_return_val_if_fail (connection != NULL, NULL);
+  /* Owns nothing: the findings move to the ordered array. */
+  g_autoptr (GPtrArray) findings = g_ptr_array_new ();
+  if (connection->tls != NULL)
+    diagnose_tls (findings, connection, connection->tls);
+  if (connection->http != NULL)
+    diagnose_http (findings, connection);
+  if (connection->is_h2_prior_knowledge)
+    add_finding (findings, "h2_prior_knowledge", MTD_SEVERITY_INFO, connection->first_frame,
+                 g_strdup ("The client spoke HTTP/2 in clear with prior knowledge (RFC 9113 "
+                           "§3.3)."),
+                 g_strdup ("Cleartext HTTP/2 (h2c), like any plain-HTTP request, carries no "
+                           "client certificate."),
+                 g_strdup ("Make the caller use https:// (HTTP/2 over TLS)."));
+  if (connection->is_incomplete)
+    diagnose_incomplete (findings, connection);
+
+  MtdDiagnosis *diagnosis = g_new0 (MtdDiagnosis, 1);
+  diagnosis->findings = order_by_severity (findings, &diagnosis->worst);
+  return diagnosis;
+}
+
+void
+mtd_diagnosis_free (MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL)
+    return;
+  if (diagnosis->findings != NULL)
+    g_ptr_array_unref (diagnosis->findings);
+  g_free (diagnosis);
+}
+
+gboolean
+mtd_diagnosis_has_problem (const MtdDiagnosis *diagnosis)
+{
+  return diagnosis != NULL && diagnosis->findings != NULL && diagnosis->findings->len > 0
+         && diagnosis->worst == MTD_SEVERITY_PROBLEM;
+}

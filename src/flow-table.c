@@ -1,0 +1,435 @@
+/* flow-table.c: the flow table: 5-tuple lookup, roles from the SYN, ends and evictions.
+ *
+ * Flows are found with a key built on the stack (no allocation per packet).  A least-recently-
+ * used queue, threaded through the flows themselves, gives the idlest flow in O(1) for idle
+ * timeouts and for eviction when the table is full.  A flow that ended on FIN or RST lingers as
+ * a small tombstone so that its last ACKs do not start a new, bogus connection.
+ */
+#include "flow-private.h"
+
+#include <string.h>
+
+/* Late packets of a closed connection (final ACKs, retransmitted FINs) arrive within this. */
+#define TOMBSTONE_LINGER_USEC (5 * G_USEC_PER_SEC)
+
+typedef struct {
+  guint8 ip_version;
+  guint8 addr[2][16];
+  guint16 port[2];
+} FlowKey;
+
+struct _MtdFlow {
+  FlowKey key;          /* key.addr[0] is side 0, the first packet's sender */
+  MtdFlowInfo info;
+  MtdReasmSide sides[2];
+  gboolean has_fin[2];
+  gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
+  gpointer state;       /* the analysis layer's, until on_end */
+  GList lru_link;       /* embedded: the flow is its own queue node */
+  MtdFlowTable *table;  /* borrowed */
+  guint delivering_side;
+};
+
+struct _MtdFlowTable {
+  MtdFlowLimits limits;
+  const MtdFlowCallbacks *callbacks; /* borrowed */
+  gpointer user_data;                /* borrowed */
+  GHashTable *flows;                 /* FlowKey* (inside the flow) -> MtdFlow*, owns the flows */
+  GQueue lru;                        /* of MtdFlow, idlest at the head */
+  guint n_live;                      /* flows that are not tombstones */
+  guint peak_live;
+  guint64 n_evicted;
+  guint64 n_idle_closed;
+  const MtdPacket *current_packet;   /* borrowed during add_segment */
+};
+
+const char *
+mtd_flow_end_reason_name (MtdFlowEndReason reason)
+{
+  switch (reason) {
+  case MTD_FLOW_END_FIN:
+    return "fin";
+  case MTD_FLOW_END_RST:
+    return "rst";
+  case MTD_FLOW_END_IDLE:
+    return "idle";
+  case MTD_FLOW_END_EVICTED:
+    return "evicted";
+  case MTD_FLOW_END_CAPTURE_END:
+  default:
+    return "capture_end";
+  }
+}
+
+void
+mtd_flow_limits_init_default (MtdFlowLimits *limits)
+{
+  limits->max_flows = 200000;
+  limits->idle_timeout_usec = 300 * G_USEC_PER_SEC;
+  limits->max_ooo_bytes = 256 * 1024;
+}
+
+/* The key is the same for both directions: endpoints in a canonical order. */
+static void
+canonical_key (const FlowKey *key, FlowKey *out)
+{
+  gsize addr_len = key->ip_version == 6 ? 16 : 4;
+  int order = memcmp (key->addr[0], key->addr[1], addr_len);
+  gboolean is_swapped = order > 0 || (order == 0 && key->port[0] > key->port[1]);
+  memset (out, 0, sizeof *out);
+  out->ip_version = key->ip_version;
+  guint first = is_swapped ? 1 : 0;
+  memcpy (out->addr[0], key->addr[first], addr_len);
+  memcpy (out->addr[1], key->addr[1 - first], addr_len);
+  out->port[0] = key->port[first];
+  out->port[1] = key->port[1 - first];
+}
+
+/* Flows are stored under their canonical key, kept beside the flow in a small wrapper. */
+typedef struct {
+  FlowKey canonical;
+  MtdFlow flow;
+} FlowEntry;
+
+static guint
+flow_key_hash (gconstpointer pointer)
+{
+  const FlowKey *key = pointer;
+  /* FNV-1a over the key bytes: cheap and spreads ports and addresses well. */
+  const guint8 *bytes = (const guint8 *) key;
+  guint32 hash = 2166136261u;
+  for (gsize i = 0; i < sizeof *key; i++)
+    hash = (hash ^ bytes[i]) * 16777619u;
+  return hash;
+}
+
+static gboolean
+flow_key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (FlowKey)) == 0;
+}
+
+static void
+flow_entry_free (gpointer pointer)
+{
+  FlowEntry *entry = pointer;
+  mtd_reasm_side_clear (&entry->flow.sides[0]);
+  mtd_reasm_side_clear (&entry->flow.sides[1]);
+  g_free (entry);
+}
+
+static FlowEntry *
+entry_of (MtdFlow *flow)
+{
+  return (FlowEntry *) ((guint8 *) flow - G_STRUCT_OFFSET (FlowEntry, flow));
+}
+
+MtdFlowTable *
+mtd_flow_table_new (const MtdFlowLimits *limits, const MtdFlowCallbacks *callbacks,
+                    gpointer user_data)
+{
+  MtdFlowTable *table = g_new0 (MtdFlowTable, 1);
+  table->limits = *limits;
+  if (table->limits.max_flows == 0)
+    table->limits.max_flows = 1;
+  table->callbacks = callbacks;
+  table->user_data = user_data;
+  /* Keys live inside the values (FlowEntry), so only the values are freed. */
+  table->flows = g_hash_table_new_full (flow_key_hash, flow_key_equal, NULL, flow_entry_free);
+  g_queue_init (&table->lru);
+  return table;
+}
+
+static void
+deliver_to_analysis (gpointer context, const guint8 *data, gsize len, guint64 frame,
+                     gint64 ts_usec)
+{
+  MtdFlow *flow = context;
+  MtdFlowTable *table = flow->table;
+  flow->info.n_payload_bytes[flow->delivering_side] += len;
+  if (flow->is_closed || table->callbacks->on_data == NULL)
+    return;
+  MtdPacket packet = { 0 };
+  if (table->current_packet != NULL)
+    packet = *table->current_packet;
+  packet.frame_number = frame;
+  packet.ts_usec = ts_usec;
+  table->callbacks->on_data (flow, flow->state, flow->delivering_side, data, len, &packet,
+                             table->user_data);
+}
+
+static void
+gap_to_analysis (gpointer context, gsize len)
+{
+  MtdFlow *flow = context;
+  MtdFlowTable *table = flow->table;
+  mtd_flow_note_anomaly (flow, MTD_ANOMALY_STREAM_GAP);
+  if (flow->is_closed || table->callbacks->on_gap == NULL)
+    return;
+  table->callbacks->on_gap (flow, flow->state, flow->delivering_side, len, table->user_data);
+}
+
+static MtdReasmSink
+sink_for (MtdFlow *flow, guint side)
+{
+  flow->delivering_side = side;
+  MtdReasmSink sink = { deliver_to_analysis, gap_to_analysis, flow };
+  return sink;
+}
+
+/* Ends the analysis of a flow.  The flow stays in the table as a tombstone when it closed
+ * normally; otherwise it is removed. */
+static void
+end_flow (MtdFlowTable *table, MtdFlow *flow, MtdFlowEndReason reason, gboolean keep_tombstone)
+{
+  if (!flow->is_closed) {
+    for (guint side = 0; side < 2; side++) {
+      MtdReasmSink sink = sink_for (flow, side);
+      mtd_reasm_side_flush (&flow->sides[side], &sink);
+      /* Bytes the peer acknowledged but the capture never showed (RFC 9293 §3.4): the tail of
+       * the stream is missing. A FIN takes one sequence number. */
+      MtdReasmSide *reasm = &flow->sides[side];
+      if (reasm->has_base && reasm->has_peer_ack) {
+        guint32 expected_end = reasm->next_seq + (reasm->has_fin ? 1 : 0);
+        gint32 missing = (gint32) (reasm->max_peer_ack - expected_end);
+        if (missing > 0 && missing < (1 << 30))
+          gap_to_analysis (flow, (gsize) missing);
+      }
+    }
+    if (table->callbacks->on_end != NULL)
+      table->callbacks->on_end (flow, flow->state, reason, table->user_data);
+    flow->state = NULL;
+    flow->is_closed = TRUE;
+    table->n_live--;
+    mtd_reasm_side_clear (&flow->sides[0]);
+    mtd_reasm_side_clear (&flow->sides[1]);
+  }
+  if (!keep_tombstone) {
+    g_queue_unlink (&table->lru, &flow->lru_link);
+    g_hash_table_remove (table->flows, &entry_of (flow)->canonical);
+  }
+}
+
+static void
+expire_idle (MtdFlowTable *table, gint64 now_usec)
+{
+  for (GList *link = table->lru.head; link != NULL; link = table->lru.head) {
+    MtdFlow *flow = link->data;
+    gint64 idle = now_usec - flow->info.last_usec;
+    gint64 limit = flow->is_closed ? TOMBSTONE_LINGER_USEC : table->limits.idle_timeout_usec;
+    if (idle < limit)
+      break;
+    if (!flow->is_closed)
+      table->n_idle_closed++;
+    end_flow (table, flow, MTD_FLOW_END_IDLE, FALSE);
+  }
+}
+
+/* Ends the idlest flow (or tombstone) to make room. */
+static void
+evict_idlest (MtdFlowTable *table)
+{
+  GList *head = table->lru.head;
+  if (head == NULL)
+    return;
+  MtdFlow *flow = head->data;
+  if (!flow->is_closed)
+    table->n_evicted++;
+  end_flow (table, flow, MTD_FLOW_END_EVICTED, FALSE);
+}
+
+static MtdFlow *
+create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
+             const MtdPacket *packet)
+{
+  while (table->n_live >= table->limits.max_flows || g_hash_table_size (table->flows)
+                                                         >= 2 * (guint64) table->limits.max_flows)
+    evict_idlest (table);
+  FlowEntry *entry = g_new0 (FlowEntry, 1);
+  entry->canonical = *canonical;
+  MtdFlow *flow = &entry->flow;
+  flow->key = *key;
+  flow->table = table;
+  flow->lru_link.data = flow;
+  mtd_reasm_side_init (&flow->sides[0]);
+  mtd_reasm_side_init (&flow->sides[1]);
+  MtdFlowInfo *info = &flow->info;
+  info->ip_version = key->ip_version;
+  memcpy (info->addr, key->addr, sizeof info->addr);
+  info->port[0] = key->port[0];
+  info->port[1] = key->port[1];
+  info->syn_client_side = -1;
+  info->first_frame = packet->frame_number;
+  info->first_usec = packet->ts_usec;
+  g_hash_table_insert (table->flows, &entry->canonical, entry);
+  g_queue_push_tail_link (&table->lru, &flow->lru_link);
+  table->n_live++;
+  table->peak_live = MAX (table->peak_live, table->n_live);
+  flow->state = table->callbacks->on_start != NULL
+                    ? table->callbacks->on_start (flow, table->user_data)
+                    : NULL;
+  return flow;
+}
+
+void
+mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded,
+                            const MtdPacket *packet)
+{
+  expire_idle (table, packet->ts_usec);
+
+  FlowKey key = { 0 };
+  key.ip_version = decoded->ip_version;
+  gsize addr_len = decoded->ip_version == 6 ? 16 : 4;
+  memcpy (key.addr[0], decoded->src_addr, addr_len);
+  memcpy (key.addr[1], decoded->dst_addr, addr_len);
+  key.port[0] = decoded->src_port;
+  key.port[1] = decoded->dst_port;
+  FlowKey canonical;
+  canonical_key (&key, &canonical);
+
+  FlowEntry *entry = g_hash_table_lookup (table->flows, &canonical);
+  MtdFlow *flow = entry != NULL ? &entry->flow : NULL;
+  gboolean is_syn = (decoded->tcp_flags & (MTD_TCP_SYN | MTD_TCP_ACK)) == MTD_TCP_SYN;
+  if (flow != NULL && flow->is_closed) {
+    if (!is_syn) {
+      /* A late packet of a finished connection. */
+      flow->info.last_usec = packet->ts_usec;
+      return;
+    }
+    end_flow (table, flow, MTD_FLOW_END_FIN, FALSE);
+    flow = NULL;
+  }
+  if (flow == NULL) {
+    flow = create_flow (table, &key, &canonical, packet);
+    if (!(decoded->tcp_flags & MTD_TCP_SYN))
+      mtd_flow_note_anomaly (flow, MTD_ANOMALY_MIDSTREAM_START);
+  }
+
+  guint side = (memcmp (flow->key.addr[0], decoded->src_addr, addr_len) == 0
+                && flow->key.port[0] == decoded->src_port)
+                   ? 0
+                   : 1;
+  MtdFlowInfo *info = &flow->info;
+  info->last_frame = packet->frame_number;
+  info->last_usec = packet->ts_usec;
+  info->n_packets++;
+  g_queue_unlink (&table->lru, &flow->lru_link);
+  g_queue_push_tail_link (&table->lru, &flow->lru_link);
+
+  table->current_packet = packet;
+  if (table->callbacks->on_packet != NULL)
+    table->callbacks->on_packet (flow, flow->state, side, decoded, packet, table->user_data);
+
+  MtdReasmSide *reasm = &flow->sides[side];
+  guint32 data_seq = decoded->seq;
+  if (decoded->tcp_flags & MTD_TCP_SYN) {
+    /* The SYN takes one sequence number; data (TCP Fast Open) starts after it. */
+    if (info->syn_client_side < 0)
+      info->syn_client_side = (decoded->tcp_flags & MTD_TCP_ACK) ? (gint) (1 - side) : (gint) side;
+    if (!reasm->has_base) {
+      reasm->has_base = TRUE;
+      reasm->next_seq = decoded->seq + 1;
+    }
+    data_seq = decoded->seq + 1;
+  }
+  if (decoded->tcp_flags & MTD_TCP_ACK) {
+    MtdReasmSide *peer = &flow->sides[1 - side];
+    if (!peer->has_peer_ack || (gint32) (decoded->ack - peer->max_peer_ack) > 0) {
+      peer->has_peer_ack = TRUE;
+      peer->max_peer_ack = decoded->ack;
+    }
+  }
+  if (decoded->payload_wire_len > 0) {
+    if (decoded->payload_len < decoded->payload_wire_len)
+      mtd_flow_note_anomaly (flow, MTD_ANOMALY_SNAPLEN_TRUNCATED);
+    MtdReasmSink sink = sink_for (flow, side);
+    mtd_reasm_side_add (reasm, table->limits.max_ooo_bytes, data_seq, decoded->payload,
+                        decoded->payload_len, decoded->payload_wire_len, packet->frame_number,
+                        packet->ts_usec, &sink);
+  }
+  table->current_packet = NULL;
+
+  if (decoded->tcp_flags & MTD_TCP_RST) {
+    end_flow (table, flow, MTD_FLOW_END_RST, TRUE);
+    return;
+  }
+  if (decoded->tcp_flags & MTD_TCP_FIN) {
+    flow->has_fin[side] = TRUE;
+    reasm->has_fin = TRUE;
+    reasm->fin_seq = data_seq + (guint32) decoded->payload_wire_len;
+    if (flow->has_fin[0] && flow->has_fin[1])
+      end_flow (table, flow, MTD_FLOW_END_FIN, TRUE);
+  }
+}
+
+void
+mtd_flow_table_expire (MtdFlowTable *table, gint64 now_usec)
+{
+  expire_idle (table, now_usec);
+}
+
+void
+mtd_flow_table_end_all (MtdFlowTable *table)
+{
+  /* In order of last activity; the analysis layer sorts its output itself if it must. */
+  while (table->lru.head != NULL) {
+    MtdFlow *flow = table->lru.head->data;
+    end_flow (table, flow, MTD_FLOW_END_CAPTURE_END, FALSE);
+  }
+}
+
+void
+mtd_flow_table_free (MtdFlowTable *table)
+{
+  if (table == NULL)
+    return;
+  mtd_flow_table_end_all (table);
+  g_hash_table_destroy (table->flows);
+  g_free (table);
+}
+
+guint
+mtd_flow_table_n_live (const MtdFlowTable *table)
+{
+  return table->n_live;
+}
+
+guint64
+mtd_flow_table_n_evicted (const MtdFlowTable *table)
+{
+  return table->n_evicted;
+}
+
+guint64
+mtd_flow_table_n_idle_closed (const MtdFlowTable *table)
+{
+  return table->n_idle_closed;
+}
+
+guint
+mtd_flow_table_peak_live (const MtdFlowTable *table)
+{
+  return table->peak_live;
+}
+
+const MtdFlowInfo *
+mtd_flow_info (const MtdFlow *flow)
+{
+  return &flow->info;
+}
+
+void
+mtd_flow_note_anomaly (MtdFlow *flow, MtdAnomaly anomaly)
+{
+  mtd_anomaly_note (&flow->info.anomalies, anomaly);
+  if (anomaly == MTD_ANOMALY_STREAM_GAP || anomaly == MTD_ANOMALY_SNAPLEN_TRUNCATED
+      || anomaly == MTD_ANOMALY_MIDSTREAM_START || anomaly == MTD_ANOMALY_TLS_LOST_SYNC)
+    flow->info.is_incomplete = TRUE;
+}
+
+void
+mtd_flow_set_side_buffering (MtdFlow *flow, guint side, gboolean is_buffering)
+{
+  g_return_if_fail (side < 2);
+  flow->sides[side].is_buffering = is_buffering;
+}

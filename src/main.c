@@ -1,0 +1,425 @@
+/* main.c: the mtlsdiag command line: options, wiring of the layers, exit codes.
+ *
+ * Exit status: 0 no client-certificate problem seen, 1 one was seen, 2 unusable input or usage.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mtd-diagnose.h"
+#include "mtd-pipeline.h"
+#include "mtd-report.h"
+#include "mtd-source.h"
+
+enum {
+  EXIT_NO_PROBLEM = 0,
+  EXIT_PROBLEM = 1,
+  EXIT_UNUSABLE = 2,
+};
+
+typedef struct {
+  MtdReport *report;         /* owned */
+  MtdSummary *summary;       /* borrowed from the pipeline */
+  FILE *live_out;            /* borrowed: where live lines go, NULL when not live */
+  gboolean has_problem;
+} RunContext;
+
+/* Set from the signal handler; the capture loop checks it. */
+static volatile sig_atomic_t is_stop_requested = 0;
+static MtdSource *live_source = NULL;
+
+static void
+on_connection (MtdConnection *connection, gpointer user_data)
+{
+  RunContext *context = user_data;
+  g_autoptr (MtdConnection) owned = connection;
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (owned);
+  gboolean has_problem = mtd_diagnosis_has_problem (diagnosis);
+  context->has_problem |= has_problem;
+  mtd_summary_add_connection (context->summary, owned, has_problem);
+  mtd_report_connection (context->report, owned, diagnosis);
+}
+
+static void
+on_handshake (const MtdConnection *connection, gpointer user_data)
+{
+  RunContext *context = user_data;
+  if (context->live_out == NULL)
+    return;
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  mtd_report_live_line (context->live_out, connection, diagnosis);
+  fflush (context->live_out);
+}
+
+static void
+on_signal (int signal_number)
+{
+  (void) signal_number;
+  is_stop_requested = 1;
+  if (live_source != NULL)
+    mtd_source_stop (live_source);
+}
+
+static void
+print_error (const char *message)
+{
+  fprintf (stderr, "mtlsdiag: %s\n", message);
+}
+
+static void
+print_warning (const char *path, const char *message)
+{
+  fprintf (stderr, "mtlsdiag: warning: %s: %s\n", path, message);
+}
+
+/* Common options of both commands. */
+typedef struct {
+  char *format_name;
+  char *output_path;
+  gint max_flows;
+  gint idle_timeout_seconds;
+  gboolean is_version;
+} CommonOptions;
+
+static const char *usage_summary =
+    "Commands:\n"
+    "  analyze [OPTIONS] FILE...   analyse pcap or pcapng files (\"-\" reads standard input)\n"
+    "  live -i IFACE [OPTIONS]     analyse a live interface until interrupted\n"
+    "\n"
+    "Exit status: 0 no client-certificate problem seen, 1 a problem was seen,\n"
+    "2 unusable input or usage error.\n"
+    "Run \"mtlsdiag COMMAND --help\" for a command's options.";
+
+static void
+add_common_entries (GOptionContext *option_context, CommonOptions *common)
+{
+  GOptionEntry entries[] = {
+    { "format", 0, 0, G_OPTION_ARG_STRING, &common->format_name,
+      "Report format: text (default) or json", "FORMAT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &common->output_path,
+      "Write the report to FILE instead of standard output", "FILE" },
+    { "max-flows", 0, 0, G_OPTION_ARG_INT, &common->max_flows,
+      "Live flows kept at once; the idlest is evicted beyond this (default 200000)", "N" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &common->idle_timeout_seconds,
+      "Seconds without packets after which a flow ends (default 300)", "SECONDS" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &common->is_version, "Print the version and exit",
+      NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  g_option_context_add_main_entries (option_context, entries, NULL);
+}
+
+static gboolean
+prepare_common (const CommonOptions *common, MtdReportFormat *format,
+                MtdPipelineOptions *pipeline_options, GError **error)
+{
+  if (!mtd_report_parse_format (common->format_name != NULL ? common->format_name : "text",
+                                format)) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 "--format: unknown format \"%s\" (use text or json)", common->format_name);
+    return FALSE;
+  }
+  mtd_pipeline_options_init_default (pipeline_options);
+  if (common->max_flows < 0 || common->idle_timeout_seconds < 0) {
+    g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         "--max-flows and --idle-timeout must not be negative");
+    return FALSE;
+  }
+  if (common->max_flows > 0)
+    pipeline_options->flow_limits.max_flows = (guint) common->max_flows;
+  if (common->idle_timeout_seconds > 0)
+    pipeline_options->flow_limits.idle_timeout_usec
+        = (gint64) common->idle_timeout_seconds * G_USEC_PER_SEC;
+  return TRUE;
+}
+
+static FILE *
+open_output (const char *path, GError **error)
+{
+  if (path == NULL || g_strcmp0 (path, "-") == 0)
+    return stdout;
+  FILE *out = fopen (path, "w");
+  if (out == NULL) {
+    int saved_errno = errno;
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "%s: %s", path,
+                 g_strerror (saved_errno));
+  }
+  return out;
+}
+
+static int
+finish_report (RunContext *context, MtdPipeline *pipeline, GPtrArray *inputs, FILE *out,
+               gboolean has_unusable_input)
+{
+  g_autoptr (GError) error = NULL;
+  if (!mtd_report_finish (context->report, (const MtdInputInfo *const *) inputs->pdata,
+                          inputs->len, mtd_pipeline_summary (pipeline), &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (out != stdout && fclose (out) != 0) {
+    print_error ("the report could not be written completely");
+    return EXIT_UNUSABLE;
+  }
+  fflush (stdout);
+  if (has_unusable_input)
+    return EXIT_UNUSABLE;
+  return context->has_problem ? EXIT_PROBLEM : EXIT_NO_PROBLEM;
+}
+
+/* Reads every packet of one source into the pipeline; FALSE when the input was unusable. */
+static gboolean
+read_source (MtdPipeline *pipeline, MtdSource *source, MtdInputInfo *info, guint64 max_packets,
+             gint64 deadline_usec, gboolean is_live)
+{
+  gboolean is_usable = TRUE;
+  guint64 n_packets = 0;
+  while (!is_stop_requested) {
+    MtdPacket packet;
+    g_autoptr (GError) error = NULL;
+    MtdSourceStatus status = mtd_source_next (source, &packet, &error);
+    if (status == MTD_SOURCE_PACKET) {
+      mtd_pipeline_add_packet (pipeline, &packet);
+      if (max_packets > 0 && ++n_packets >= max_packets)
+        break;
+    } else if (status == MTD_SOURCE_TIMEOUT) {
+      mtd_pipeline_tick (pipeline, g_get_real_time ());
+    } else if (status == MTD_SOURCE_END) {
+      break;
+    } else {
+      /* Partial results are still worth reporting: say what happened and go on. */
+      g_autofree char *message = g_strdup_printf ("%s; the packets before it are analysed",
+                                                  error->message);
+      print_warning (info->path, message);
+      g_ptr_array_add (info->warnings, g_steal_pointer (&message));
+      if (status == MTD_SOURCE_FAILED && n_packets == 0)
+        is_usable = FALSE;
+      break;
+    }
+    if (is_live && deadline_usec > 0 && g_get_real_time () >= deadline_usec)
+      break;
+  }
+  return is_usable;
+}
+
+static int
+run_analyze (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  g_autoptr (GOptionContext) option_context = g_option_context_new ("FILE... - analyse captures");
+  g_option_context_set_summary (option_context,
+                                "Reconstructs each TCP connection's TLS handshake and reports "
+                                "whether a client certificate\nwas requested and presented, "
+                                "with the frames that prove it.");
+  add_common_entries (option_context, &common);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (option_context, &argc, &argv, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (common.is_version) {
+    printf ("mtlsdiag %s\n", MTD_VERSION);
+    return EXIT_NO_PROBLEM;
+  }
+  MtdReportFormat format;
+  MtdPipelineOptions pipeline_options;
+  if (!prepare_common (&common, &format, &pipeline_options, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (argc < 2) {
+    print_error ("analyze: no capture file given (try \"mtlsdiag analyze --help\")");
+    return EXIT_UNUSABLE;
+  }
+  /* Open every input first: an unusable one is reported before any analysis starts. */
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_source_free);
+  gboolean has_open_failure = FALSE;
+  for (int i = 1; i < argc; i++) {
+    g_autoptr (GError) open_error = NULL;
+    MtdSource *source = mtd_source_open_file (argv[i], &open_error);
+    if (source == NULL) {
+      print_error (open_error->message);
+      has_open_failure = TRUE;
+    }
+    g_ptr_array_add (sources, source);
+  }
+  if (has_open_failure)
+    return EXIT_UNUSABLE;
+
+  FILE *out = open_output (common.output_path, &error);
+  if (out == NULL) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  RunContext context = { 0 };
+  context.report = mtd_report_new (format, out, MTD_VERSION);
+  MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
+  g_autoptr (MtdPipeline) pipeline = mtd_pipeline_new (&pipeline_options, &callbacks, &context,
+                                                       &error);
+  if (pipeline == NULL) {
+    print_error (error->message);
+    mtd_report_free (context.report);
+    return EXIT_UNUSABLE;
+  }
+  context.summary = mtd_pipeline_summary (pipeline);
+  g_autoptr (GPtrArray) inputs
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
+  gboolean has_unusable_input = FALSE;
+  for (guint i = 0; i < sources->len; i++) {
+    MtdSource *source = g_ptr_array_index (sources, i);
+    MtdInputInfo *info = mtd_input_info_new (argv[i + 1]);
+    g_ptr_array_add (inputs, info);
+    char buf[32];
+    info->link_type = g_strdup (mtd_source_link_type_name (mtd_source_link_type (source), buf,
+                                                           sizeof buf));
+    mtd_pipeline_begin_input (pipeline, i, info);
+    if (!read_source (pipeline, source, info, 0, 0, FALSE))
+      has_unusable_input = TRUE;
+    mtd_pipeline_end_input (pipeline);
+    mtd_source_sha256 (source, info->sha256_hex);
+  }
+  int status = finish_report (&context, pipeline, inputs, out, has_unusable_input);
+  g_clear_pointer (&pipeline, mtd_pipeline_free);
+  mtd_report_free (context.report);
+  g_free (common.format_name);
+  g_free (common.output_path);
+  return status;
+}
+
+static int
+run_live (int argc, char **argv)
+{
+  CommonOptions common = { 0 };
+  char *interface = NULL;
+  char *filter = NULL;
+  gint duration_seconds = 0;
+  gint64 max_packets = 0;
+  gint snaplen = 0;
+  GOptionEntry entries[] = {
+    { "interface", 'i', 0, G_OPTION_ARG_STRING, &interface, "Interface to capture on (required)",
+      "IFACE" },
+    { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "BPF capture filter (default: tcp)",
+      "BPF" },
+    { "duration", 0, 0, G_OPTION_ARG_INT, &duration_seconds, "Stop after SECONDS", "SECONDS" },
+    { "count", 0, 0, G_OPTION_ARG_INT64, &max_packets, "Stop after PACKETS packets", "PACKETS" },
+    { "snaplen", 0, 0, G_OPTION_ARG_INT, &snaplen, "Bytes captured per packet (default 262144)",
+      "BYTES" },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
+  };
+  g_autoptr (GOptionContext) option_context = g_option_context_new ("- analyse a live interface");
+  g_option_context_set_summary (option_context,
+                                "Prints each connection's client-certificate facts as its "
+                                "handshake completes or fails,\nand the full report on SIGINT, "
+                                "SIGTERM, --duration or --count.");
+  g_option_context_add_main_entries (option_context, entries, NULL);
+  add_common_entries (option_context, &common);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (option_context, &argc, &argv, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (common.is_version) {
+    printf ("mtlsdiag %s\n", MTD_VERSION);
+    return EXIT_NO_PROBLEM;
+  }
+  MtdReportFormat format;
+  MtdPipelineOptions pipeline_options;
+  if (!prepare_common (&common, &format, &pipeline_options, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (interface == NULL || argc > 1 || duration_seconds < 0 || max_packets < 0) {
+    print_error ("live: give an interface with -i IFACE (try \"mtlsdiag live --help\")");
+    return EXIT_UNUSABLE;
+  }
+  g_autoptr (MtdSource) source = mtd_source_open_live (interface, filter != NULL ? filter : "tcp",
+                                                       snaplen, &error);
+  if (source == NULL) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  FILE *out = open_output (common.output_path, &error);
+  if (out == NULL) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  RunContext context = { 0 };
+  context.report = mtd_report_new (format, out, MTD_VERSION);
+  /* Live lines must not break a JSON document on standard output. */
+  context.live_out = (out == stdout && format == MTD_REPORT_JSON) ? stderr : stdout;
+  MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
+  g_autoptr (MtdPipeline) pipeline = mtd_pipeline_new (&pipeline_options, &callbacks, &context,
+                                                       &error);
+  if (pipeline == NULL) {
+    print_error (error->message);
+    mtd_report_free (context.report);
+    return EXIT_UNUSABLE;
+  }
+  context.summary = mtd_pipeline_summary (pipeline);
+
+  live_source = source;
+  struct sigaction action;
+  memset (&action, 0, sizeof action);
+  action.sa_handler = on_signal;
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+
+  g_autoptr (GPtrArray) inputs
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
+  MtdInputInfo *info = mtd_input_info_new (interface);
+  g_ptr_array_add (inputs, info);
+  char buf[32];
+  info->link_type = g_strdup (mtd_source_link_type_name (mtd_source_link_type (source), buf,
+                                                         sizeof buf));
+  gint64 deadline = duration_seconds > 0
+                        ? g_get_real_time () + (gint64) duration_seconds * G_USEC_PER_SEC
+                        : 0;
+  mtd_pipeline_begin_input (pipeline, 0, info);
+  read_source (pipeline, source, info, (guint64) max_packets, deadline, TRUE);
+  live_source = NULL;
+  guint64 n_received = 0, n_dropped = 0;
+  if (mtd_source_live_stats (source, &n_received, &n_dropped) && n_dropped > 0)
+    g_ptr_array_add (info->warnings,
+                     g_strdup_printf ("the kernel dropped %" G_GUINT64_FORMAT " of %"
+                                      G_GUINT64_FORMAT " packets",
+                                      n_dropped, n_received));
+  mtd_pipeline_end_input (pipeline);
+  int status = finish_report (&context, pipeline, inputs, out, FALSE);
+  g_clear_pointer (&pipeline, mtd_pipeline_free);
+  mtd_report_free (context.report);
+  g_free (interface);
+  g_free (filter);
+  g_free (common.format_name);
+  g_free (common.output_path);
+  return status;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc < 2 || g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0
+      || g_strcmp0 (argv[1], "help") == 0) {
+    FILE *out = argc < 2 ? stderr : stdout;
+    fprintf (out, "Usage: mtlsdiag COMMAND [OPTIONS]\n\n%s\n", usage_summary);
+    return argc < 2 ? EXIT_UNUSABLE : EXIT_NO_PROBLEM;
+  }
+  if (g_strcmp0 (argv[1], "--version") == 0) {
+    printf ("mtlsdiag %s\n", MTD_VERSION);
+    return EXIT_NO_PROBLEM;
+  }
+  /* Each command parses its own options with argv[0] as its name. */
+  if (g_strcmp0 (argv[1], "analyze") == 0 || g_strcmp0 (argv[1], "analyse") == 0) {
+    g_set_prgname ("mtlsdiag analyze");
+    return run_analyze (argc - 1, argv + 1);
+  }
+  if (g_strcmp0 (argv[1], "live") == 0) {
+    g_set_prgname ("mtlsdiag live");
+    return run_live (argc - 1, argv + 1);
+  }
+  fprintf (stderr, "mtlsdiag: unknown command \"%s\"\n\n%s\n", argv[1], usage_summary);
+  return EXIT_UNUSABLE;
+}

@@ -1,0 +1,435 @@
+/* pipeline.c: from packets to finished connections (see mtd-pipeline.h).
+ *
+ * Each flow gets a small analysis state: its nDPI state (freed once nDPI has decided), and
+ * the TLS or HTTP parser chosen from the first bytes each side sends.  TLS that starts inside a
+ * plaintext session (STARTTLS, RFC 3207 for SMTP, RFC 2595 for IMAP and POP3, RFC 6120 §5 for
+ * XMPP, RFC 4217 for FTP) is found because the TLS parser waits for a record header at the start
+ * of a segment while the plaintext goes by.
+ */
+#include "mtd-pipeline.h"
+
+#include <string.h>
+
+#include "mtd-classify.h"
+#include "mtd-cursor.h"
+#include "mtd-decode.h"
+#include "mtd-http.h"
+#include "mtd-x509.h"
+
+/* UDP port of QUIC, which is counted, not analysed. */
+#define QUIC_PORT 443
+
+typedef enum {
+  APP_UNDECIDED,
+  APP_TLS_OR_PLAINTEXT, /* TLS, or a plaintext protocol that may turn to TLS */
+  APP_HTTP,
+} AppMode;
+
+typedef struct {
+  guint64 id;
+  guint input_index;
+  MtdClassifyFlow classify;
+  AppMode mode;
+  MtdAnomalyCounts anomalies;  /* the parsers' */
+  MtdTls *tls;                 /* owned, created on first need */
+  MtdHttp *http;               /* owned, created on first need */
+  gint http_client_side;
+  gboolean has_plaintext_before_tls;
+  const char *starttls_protocol; /* static */
+  gboolean is_handshake_reported;
+} FlowState;
+
+struct _MtdPipeline {
+  MtdPipelineOptions options;
+  const MtdPipelineCallbacks *callbacks; /* borrowed */
+  gpointer user_data;                    /* borrowed */
+  MtdClassifier *classifier;
+  MtdCertCache *cert_cache;
+  MtdFlowTable *flows;
+  MtdFlowCallbacks flow_callbacks;
+  MtdSummary summary;
+  guint64 next_connection_id;
+  guint input_index;
+  MtdInputInfo *input;                   /* borrowed, the current input */
+  gboolean has_warned_link_type;
+  gint64 last_usec;
+};
+
+void
+mtd_pipeline_options_init_default (MtdPipelineOptions *options)
+{
+  mtd_flow_limits_init_default (&options->flow_limits);
+  mtd_tls_limits_init_default (&options->tls_limits);
+  options->max_http_exchanges = 256;
+  options->max_cached_certs = 4096;
+}
+
+/* ---- Flow callbacks ------------------------------------------------------------------------ */
+
+static gpointer
+on_flow_start (MtdFlow *flow, gpointer user_data)
+{
+  MtdPipeline *pipeline = user_data;
+  FlowState *state = g_new0 (FlowState, 1);
+  state->id = ++pipeline->next_connection_id;
+  state->input_index = pipeline->input_index;
+  state->http_client_side = -1;
+  mtd_classify_flow_init (&state->classify);
+  return state;
+}
+
+static void
+on_flow_packet (MtdFlow *flow, gpointer state_pointer, guint side,
+                const MtdDecodedPacket *decoded, const MtdPacket *packet, gpointer user_data)
+{
+  MtdPipeline *pipeline = user_data;
+  FlowState *state = state_pointer;
+  if (!state->classify.is_done)
+    mtd_classify_packet (pipeline->classifier, &state->classify, decoded->l3, decoded->l3_len,
+                         packet->ts_usec);
+}
+
+static gboolean
+contains_word (const guint8 *data, gsize len, const char *word)
+{
+  gsize word_len = strlen (word);
+  /* Plaintext command lines are short; look only at the start of the segment. */
+  gsize scan_len = MIN (len, 96);
+  for (gsize i = 0; i + word_len <= scan_len; i++)
+    if (g_ascii_strncasecmp ((const char *) data + i, word, word_len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Names the plaintext protocol from the client's command that asked for TLS. */
+static const char *
+starttls_command (const guint8 *data, gsize len)
+{
+  if (contains_word (data, len, "<starttls"))
+    return "xmpp";
+  if (contains_word (data, len, "AUTH TLS") || contains_word (data, len, "AUTH SSL"))
+    return "ftp";
+  if (len >= 4 && g_ascii_strncasecmp ((const char *) data, "STLS", 4) == 0)
+    return "pop3";
+  if (len >= 8 && g_ascii_strncasecmp ((const char *) data, "STARTTLS", 8) == 0)
+    return "smtp";
+  if (contains_word (data, len, " STARTTLS"))
+    return "imap"; /* IMAP commands start with a tag: "a001 STARTTLS" */
+  return NULL;
+}
+
+static MtdTls *
+ensure_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state)
+{
+  if (state->tls == NULL) {
+    state->tls = mtd_tls_new (&pipeline->options.tls_limits, pipeline->cert_cache,
+                              &state->anomalies);
+    mtd_tls_set_midstream (state->tls, mtd_flow_info (flow)->syn_client_side < 0);
+  }
+  return state->tls;
+}
+
+static MtdConnection *build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state,
+                                        const char *end_reason);
+
+static void
+feed_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, guint side, const guint8 *data,
+          gsize len, const MtdPacket *packet)
+{
+  MtdTls *tls = ensure_tls (pipeline, flow, state);
+  gboolean had_tls = mtd_tls_has_seen_tls (tls);
+  mtd_tls_feed (tls, side, data, len, packet->frame_number, packet->ts_usec);
+  if (!mtd_tls_has_seen_tls (tls)) {
+    state->has_plaintext_before_tls = TRUE;
+    const char *command = starttls_command (data, len);
+    if (command != NULL)
+      state->starttls_protocol = command;
+    return;
+  }
+  if (!had_tls && state->has_plaintext_before_tls && state->starttls_protocol == NULL)
+    state->starttls_protocol = "unknown";
+  if (mtd_tls_is_side_quiet (tls, side))
+    mtd_flow_set_side_buffering (flow, side, FALSE);
+  if (!state->is_handshake_reported && mtd_tls_is_handshake_over (tls)) {
+    state->is_handshake_reported = TRUE;
+    if (pipeline->callbacks->on_handshake != NULL) {
+      g_autoptr (MtdConnection) snapshot = build_connection (pipeline, flow, state, NULL);
+      pipeline->callbacks->on_handshake (snapshot, pipeline->user_data);
+    }
+  }
+}
+
+static void
+on_flow_data (MtdFlow *flow, gpointer state_pointer, guint side, const guint8 *data, gsize len,
+              const MtdPacket *packet, gpointer user_data)
+{
+  MtdPipeline *pipeline = user_data;
+  FlowState *state = state_pointer;
+  if (state->mode == APP_UNDECIDED) {
+    if (mtd_http_looks_like_request (data, len)) {
+      state->mode = APP_HTTP;
+      state->http_client_side = (gint) side;
+      state->http = mtd_http_new (&state->anomalies, pipeline->options.max_http_exchanges);
+    } else {
+      state->mode = APP_TLS_OR_PLAINTEXT;
+    }
+  }
+  if (state->mode == APP_HTTP) {
+    mtd_http_feed (state->http, (gint) side == state->http_client_side, data, len,
+                   packet->frame_number);
+    return;
+  }
+  feed_tls (pipeline, flow, state, side, data, len, packet);
+}
+
+static void
+on_flow_gap (MtdFlow *flow, gpointer state_pointer, guint side, gsize len, gpointer user_data)
+{
+  FlowState *state = state_pointer;
+  if (state->tls != NULL)
+    mtd_tls_gap (state->tls, side, len);
+  if (state->http != NULL)
+    mtd_http_gap (state->http, (gint) side == state->http_client_side);
+}
+
+/* ---- Finished connections ------------------------------------------------------------------ */
+
+/* Who is the client: the SYN says; else the hello messages; else the HTTP request; else a guess
+ * that the lower (well-known) port is the server's. */
+static guint
+choose_client_side (const MtdFlowInfo *info, const FlowState *state, gboolean *is_guessed)
+{
+  *is_guessed = FALSE;
+  if (info->syn_client_side >= 0)
+    return (guint) info->syn_client_side;
+  if (state->tls != NULL && mtd_tls_client_side (state->tls) >= 0)
+    return (guint) mtd_tls_client_side (state->tls);
+  if (state->http_client_side >= 0)
+    return (guint) state->http_client_side;
+  *is_guessed = TRUE;
+  return info->port[0] < info->port[1] ? 1 : 0;
+}
+
+static void
+fill_endpoint (MtdEndpoint *endpoint, const MtdFlowInfo *info, guint side)
+{
+  mtd_decode_format_address (info->ip_version, info->addr[side], endpoint->ip,
+                             sizeof endpoint->ip);
+  endpoint->port = info->port[side];
+}
+
+static MtdConnection *
+build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const char *end_reason)
+{
+  const MtdFlowInfo *info = mtd_flow_info (flow);
+  MtdConnection *connection = mtd_connection_new ();
+  connection->id = state->id;
+  connection->input_index = state->input_index;
+  guint client = choose_client_side (info, state, &connection->is_role_guessed);
+  fill_endpoint (&connection->client, info, client);
+  fill_endpoint (&connection->server, info, 1 - client);
+  connection->first_frame = info->first_frame;
+  connection->last_frame = info->last_frame;
+  connection->start_usec = info->first_usec;
+  connection->end_usec = info->last_usec;
+  connection->n_packets = info->n_packets;
+  connection->n_payload_bytes[0] = info->n_payload_bytes[client];
+  connection->n_payload_bytes[1] = info->n_payload_bytes[1 - client];
+  connection->end_reason = end_reason;
+  connection->is_incomplete = info->is_incomplete;
+  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++) {
+    guint64 total = (guint64) info->anomalies.counts[i] + state->anomalies.counts[i];
+    connection->anomalies.counts[i] = (guint32) MIN (total, G_MAXUINT32);
+  }
+  if (state->anomalies.counts[MTD_ANOMALY_TLS_LOST_SYNC] > 0)
+    connection->is_incomplete = TRUE;
+  if (state->classify.protocol_name[0] != '\0')
+    connection->ndpi_protocol = g_strdup (state->classify.protocol_name);
+  if (state->classify.ja3_client[0] != '\0')
+    connection->ja3_client = g_strdup (state->classify.ja3_client);
+
+  if (state->tls != NULL && mtd_tls_has_seen_tls (state->tls)) {
+    connection->app_protocol = MTD_APP_TLS;
+    connection->tls = mtd_tls_conclude (state->tls, client, pipeline->last_usec);
+    if (state->starttls_protocol != NULL) {
+      connection->has_starttls = TRUE;
+      connection->starttls_protocol = g_strdup (state->starttls_protocol);
+    }
+  } else if (state->http != NULL) {
+    connection->app_protocol = MTD_APP_HTTP;
+    const GPtrArray *exchanges = mtd_http_exchanges (state->http);
+    connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+    for (guint i = 0; i < exchanges->len; i++) {
+      const MtdHttpExchange *source = g_ptr_array_index (exchanges, i);
+      MtdHttpExchange *copy = g_new0 (MtdHttpExchange, 1);
+      copy->request_frame = source->request_frame;
+      copy->method = g_strdup (source->method);
+      copy->host = g_strdup (source->host);
+      copy->path = g_strdup (source->path);
+      copy->version = g_strdup (source->version);
+      copy->status = source->status;
+      copy->status_frame = source->status_frame;
+      copy->location = g_strdup (source->location);
+      g_ptr_array_add (connection->http, copy);
+    }
+    connection->is_h2_prior_knowledge = mtd_http_is_h2_prior_knowledge (state->http);
+    connection->n_http_dropped = mtd_http_n_dropped (state->http);
+  } else {
+    connection->app_protocol = MTD_APP_OTHER;
+  }
+  if (connection->is_role_guessed)
+    mtd_connection_warn (connection, "no SYN and no hello message: the client is guessed to be "
+                                     "the side with the higher port");
+  if (info->anomalies.counts[MTD_ANOMALY_SNAPLEN_TRUNCATED] > 0)
+    mtd_connection_warn (connection, "%u packets were cut short by the capture's snaplen, so "
+                                     "handshake messages are missing: capture again with a "
+                                     "larger snaplen (tcpdump -s 0)",
+                         info->anomalies.counts[MTD_ANOMALY_SNAPLEN_TRUNCATED]);
+  if (info->anomalies.counts[MTD_ANOMALY_MIDSTREAM_START] > 0)
+    mtd_connection_warn (connection, "the capture starts inside this connection (no SYN): its "
+                                     "beginning is missing");
+  return connection;
+}
+
+static void
+on_flow_end (MtdFlow *flow, gpointer state_pointer, MtdFlowEndReason reason, gpointer user_data)
+{
+  MtdPipeline *pipeline = user_data;
+  FlowState *state = state_pointer;
+  mtd_classify_finish (pipeline->classifier, &state->classify);
+  if (state->http != NULL)
+    mtd_http_end (state->http);
+  MtdConnection *connection = build_connection (pipeline, flow, state,
+                                                mtd_flow_end_reason_name (reason));
+  mtd_classify_flow_clear (&state->classify);
+  mtd_tls_free (state->tls);
+  mtd_http_free (state->http);
+  g_free (state);
+  pipeline->callbacks->on_connection (connection, pipeline->user_data);
+}
+
+/* ---- Pipeline ------------------------------------------------------------------------------ */
+
+MtdPipeline *
+mtd_pipeline_new (const MtdPipelineOptions *options, const MtdPipelineCallbacks *callbacks,
+                  gpointer user_data, GError **error)
+{
+  g_autoptr (MtdClassifier) classifier = mtd_classifier_new (error);
+  if (classifier == NULL)
+    return NULL;
+  MtdPipeline *pipeline = g_new0 (MtdPipeline, 1);
+  pipeline->options = *options;
+  pipeline->callbacks = callbacks;
+  pipeline->user_data = user_data;
+  pipeline->classifier = g_steal_pointer (&classifier);
+  pipeline->cert_cache = mtd_cert_cache_new (options->max_cached_certs);
+  pipeline->flow_callbacks.on_start = on_flow_start;
+  pipeline->flow_callbacks.on_packet = on_flow_packet;
+  pipeline->flow_callbacks.on_data = on_flow_data;
+  pipeline->flow_callbacks.on_gap = on_flow_gap;
+  pipeline->flow_callbacks.on_end = on_flow_end;
+  pipeline->flows = mtd_flow_table_new (&options->flow_limits, &pipeline->flow_callbacks,
+                                        pipeline);
+  return pipeline;
+}
+
+void
+mtd_pipeline_free (MtdPipeline *pipeline)
+{
+  if (pipeline == NULL)
+    return;
+  mtd_flow_table_free (pipeline->flows);
+  mtd_cert_cache_free (pipeline->cert_cache);
+  mtd_classifier_free (pipeline->classifier);
+  g_free (pipeline);
+}
+
+void
+mtd_pipeline_begin_input (MtdPipeline *pipeline, guint input_index, MtdInputInfo *info)
+{
+  pipeline->input_index = input_index;
+  pipeline->input = info;
+  pipeline->has_warned_link_type = FALSE;
+}
+
+void
+mtd_pipeline_add_packet (MtdPipeline *pipeline, const MtdPacket *packet)
+{
+  MtdSummary *summary = &pipeline->summary;
+  summary->n_packets++;
+  summary->n_bytes += packet->wire_len;
+  pipeline->last_usec = packet->ts_usec;
+  if (pipeline->input != NULL) {
+    MtdInputInfo *input = pipeline->input;
+    if (input->n_packets == 0)
+      input->first_usec = packet->ts_usec;
+    input->n_packets++;
+    input->last_usec = packet->ts_usec;
+  }
+  MtdDecodedPacket decoded;
+  MtdDecodeStatus status = mtd_decode_packet (packet->link_type, packet->bytes, packet->caplen,
+                                              &decoded);
+  switch (status) {
+  case MTD_DECODE_TCP:
+    summary->n_tcp_packets++;
+    if (decoded.payload_len < decoded.payload_wire_len)
+      summary->n_snaplen_truncated++;
+    mtd_flow_table_add_segment (pipeline->flows, &decoded, packet);
+    break;
+  case MTD_DECODE_UDP:
+    summary->n_udp_packets++;
+    if (decoded.src_port == QUIC_PORT || decoded.dst_port == QUIC_PORT)
+      summary->n_quic_packets++;
+    break;
+  case MTD_DECODE_FRAGMENT:
+    summary->n_ip_fragments++;
+    break;
+  case MTD_DECODE_TRUNCATED:
+    summary->n_snaplen_truncated++;
+    summary->n_other_packets++;
+    break;
+  case MTD_DECODE_UNSUPPORTED_LINK:
+    summary->n_other_packets++;
+    if (!pipeline->has_warned_link_type && pipeline->input != NULL) {
+      pipeline->has_warned_link_type = TRUE;
+      char buf[32];
+      g_ptr_array_add (pipeline->input->warnings,
+                       g_strdup_printf ("link type %s is not supported: its packets are counted, "
+                                        "not analysed",
+                                        mtd_source_link_type_name (packet->link_type, buf,
+                                                                   sizeof buf)));
+    }
+    break;
+  case MTD_DECODE_OTHER_IP:
+  case MTD_DECODE_NOT_IP:
+  case MTD_DECODE_MALFORMED:
+  default:
+    summary->n_other_packets++;
+    break;
+  }
+}
+
+void
+mtd_pipeline_tick (MtdPipeline *pipeline, gint64 now_usec)
+{
+  mtd_flow_table_expire (pipeline->flows, now_usec);
+}
+
+void
+mtd_pipeline_end_input (MtdPipeline *pipeline)
+{
+  mtd_flow_table_end_all (pipeline->flows);
+  pipeline->input = NULL;
+}
+
+MtdSummary *
+mtd_pipeline_summary (MtdPipeline *pipeline)
+{
+  MtdSummary *summary = &pipeline->summary;
+  summary->n_flows_evicted = mtd_flow_table_n_evicted (pipeline->flows);
+  summary->n_flows_idle_closed = mtd_flow_table_n_idle_closed (pipeline->flows);
+  summary->peak_live_flows = mtd_flow_table_peak_live (pipeline->flows);
+  summary->n_cert_cache_hits = mtd_cert_cache_hits (pipeline->cert_cache);
+  summary->n_cert_cache_misses = mtd_cert_cache_misses (pipeline->cert_cache);
+  return summary;
+}

@@ -1,0 +1,573 @@
+/* report-json.c: the JSON report (schema_version 1, docs/json-schema.md), written as it goes.
+ *
+ * Follows RFC 8259: strings escaped per §7, output always valid UTF-8 (§8.1; bytes of untrusted
+ * text that are not UTF-8 become U+FFFD), 64-bit counters written as plain integers.  Each
+ * connection is one line of the "connections" array, written when it finishes; nothing about it
+ * is kept, so memory does not grow with the capture.
+ */
+#include <string.h>
+
+#include "report-private.h"
+
+#define JSON_SCHEMA_VERSION 1
+/* Objects and arrays nested inside one top-level value. */
+#define JSON_MAX_DEPTH 12
+
+/* Writes one JSON value at a time and puts the commas in; lives for one top-level value. */
+typedef struct {
+  FILE *out;
+  guint depth;
+  gboolean has_items[JSON_MAX_DEPTH + 1];
+} JsonWriter;
+
+static void
+json_init (JsonWriter *writer, FILE *out)
+{
+  memset (writer, 0, sizeof *writer);
+  writer->out = out;
+}
+
+/* RFC 8259 §7: quotation mark, reverse solidus and the control characters must be escaped.
+ * DEL, the C1 controls and U+2028/U+2029 are escaped too, although JSON allows them raw, so the
+ * document is also safe to show on a terminal or to embed in JavaScript. */
+static void
+json_write_string (FILE *out, const char *text)
+{
+  fputc ('"', out);
+  const char *p = text;
+  const char *end = text + strlen (text);
+  while (p < end) {
+    const char *span = p;
+    while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x7F && *p != '"' && *p != '\\')
+      p++;
+    if (p > span)
+      fwrite (span, 1, (gsize) (p - span), out);
+    if (p >= end)
+      break;
+    const char *start = p;
+    guint8 invalid_byte = 0;
+    gunichar c = mtd_report_next_char (&p, end, &invalid_byte);
+    switch (c) {
+    case '"':
+      fputs ("\\\"", out);
+      break;
+    case '\\':
+      fputs ("\\\\", out);
+      break;
+    case '\b':
+      fputs ("\\b", out);
+      break;
+    case '\f':
+      fputs ("\\f", out);
+      break;
+    case '\n':
+      fputs ("\\n", out);
+      break;
+    case '\r':
+      fputs ("\\r", out);
+      break;
+    case '\t':
+      fputs ("\\t", out);
+      break;
+    case MTD_REPORT_INVALID_CHAR:
+      fputs ("\\ufffd", out);
+      break;
+    default:
+      if (c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x2028 || c == 0x2029)
+        fprintf (out, "\\u%04x", (guint) c);
+      else
+        fwrite (start, 1, (gsize) (p - start), out);
+      break;
+    }
+  }
+  fputc ('"', out);
+}
+
+/* Starts a value: the comma before it and its key inside an object (key NULL in arrays). */
+static void
+json_value_start (JsonWriter *writer, const char *key)
+{
+  if (writer->has_items[writer->depth])
+    fputc (',', writer->out);
+  writer->has_items[writer->depth] = TRUE;
+  if (key != NULL) {
+    json_write_string (writer->out, key);
+    fputc (':', writer->out);
+  }
+}
+
+static void
+json_open (JsonWriter *writer, const char *key, char bracket)
+{
+  json_value_start (writer, key);
+  fputc (bracket, writer->out);
+  g_assert (writer->depth < JSON_MAX_DEPTH);
+  writer->depth++;
+  writer->has_items[writer->depth] = FALSE;
+}
+
+static void
+json_close (JsonWriter *writer, char bracket)
+{
+  g_assert (writer->depth > 0);
+  writer->depth--;
+  fputc (bracket, writer->out);
+}
+
+static void
+json_begin_object (JsonWriter *writer, const char *key)
+{
+  json_open (writer, key, '{');
+}
+
+static void
+json_end_object (JsonWriter *writer)
+{
+  json_close (writer, '}');
+}
+
+static void
+json_begin_array (JsonWriter *writer, const char *key)
+{
+  json_open (writer, key, '[');
+}
+
+static void
+json_end_array (JsonWriter *writer)
+{
+  json_close (writer, ']');
+}
+
+static void
+json_null (JsonWriter *writer, const char *key)
+{
+  json_value_start (writer, key);
+  fputs ("null", writer->out);
+}
+
+/* A string, or null when text is NULL. */
+static void
+json_string (JsonWriter *writer, const char *key, const char *text)
+{
+  if (text == NULL) {
+    json_null (writer, key);
+    return;
+  }
+  json_value_start (writer, key);
+  json_write_string (writer->out, text);
+}
+
+static void
+json_uint (JsonWriter *writer, const char *key, guint64 value)
+{
+  json_value_start (writer, key);
+  fprintf (writer->out, "%" G_GUINT64_FORMAT, value);
+}
+
+static void
+json_int (JsonWriter *writer, const char *key, gint64 value)
+{
+  json_value_start (writer, key);
+  fprintf (writer->out, "%" G_GINT64_FORMAT, value);
+}
+
+static void
+json_bool (JsonWriter *writer, const char *key, gboolean value)
+{
+  json_value_start (writer, key);
+  fputs (value ? "true" : "false", writer->out);
+}
+
+/* A frame number, null when 0 (frames are 1-based). */
+static void
+json_frame (JsonWriter *writer, const char *key, guint64 frame)
+{
+  if (frame == 0)
+    json_null (writer, key);
+  else
+    json_uint (writer, key, frame);
+}
+
+static void
+json_time_usec (JsonWriter *writer, const char *key, gint64 usec)
+{
+  char buf[MTD_REPORT_TIME_LEN];
+  json_string (writer, key, mtd_report_format_usec (usec, buf, sizeof buf) ? buf : NULL);
+}
+
+static void
+json_time_seconds (JsonWriter *writer, const char *key, gint64 seconds)
+{
+  char buf[MTD_REPORT_TIME_LEN];
+  json_string (writer, key, mtd_report_format_seconds (seconds, buf, sizeof buf) ? buf : NULL);
+}
+
+static void
+json_string_array (JsonWriter *writer, const char *key, const GPtrArray *strings)
+{
+  json_begin_array (writer, key);
+  for (guint i = 0; strings != NULL && i < strings->len; i++)
+    json_string (writer, NULL, g_ptr_array_index (strings, i));
+  json_end_array (writer);
+}
+
+/* ---- Connections -------------------------------------------------------------------------- */
+
+static void
+write_endpoint (JsonWriter *writer, const char *key, const MtdEndpoint *endpoint)
+{
+  json_begin_object (writer, key);
+  json_string (writer, "ip", endpoint->ip);
+  json_uint (writer, "port", endpoint->port);
+  json_end_object (writer);
+}
+
+static void
+write_warnings (JsonWriter *writer, const MtdConnection *connection)
+{
+  json_begin_array (writer, "warnings");
+  for (guint i = 0; connection->warnings != NULL && i < connection->warnings->len; i++)
+    json_string (writer, NULL, g_ptr_array_index (connection->warnings, i));
+  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++) {
+    guint32 count = connection->anomalies.counts[i];
+    if (count == 0)
+      continue;
+    g_autofree char *text = g_strdup_printf ("%s (%u time%s)", mtd_anomaly_description (i), count,
+                                             count == 1 ? "" : "s");
+    json_string (writer, NULL, text);
+  }
+  json_end_array (writer);
+}
+
+static void
+write_anomalies (JsonWriter *writer, const char *key, const guint64 *counts)
+{
+  json_begin_object (writer, key);
+  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++)
+    if (counts[i] > 0)
+      json_uint (writer, mtd_anomaly_name (i), counts[i]);
+  json_end_object (writer);
+}
+
+static void
+write_findings (JsonWriter *writer, const MtdDiagnosis *diagnosis)
+{
+  json_begin_array (writer, "findings");
+  for (guint i = 0; diagnosis != NULL && diagnosis->findings != NULL
+                    && i < diagnosis->findings->len;
+       i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    json_begin_object (writer, NULL);
+    json_string (writer, "code", finding->code);
+    json_string (writer, "severity", mtd_severity_name (finding->severity));
+    json_string (writer, "message", finding->message);
+    json_string (writer, "cause", finding->cause);
+    json_string (writer, "next_check", finding->next_check);
+    json_frame (writer, "frame", finding->frame);
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
+static void
+write_verdict (JsonWriter *writer, const char *key, const MtdVerdict *verdict,
+               const char *value_name)
+{
+  json_begin_object (writer, key);
+  json_string (writer, "value", value_name);
+  json_string (writer, "how", mtd_how_name (verdict->how));
+  json_begin_array (writer, "frames");
+  for (guint i = 0; i < MIN (verdict->n_frames, MTD_MAX_EVIDENCE_FRAMES); i++)
+    json_uint (writer, NULL, verdict->frames[i]);
+  json_end_array (writer);
+  json_string (writer, "reason", verdict->reason);
+  json_end_object (writer);
+}
+
+static void
+write_cert (JsonWriter *writer, const MtdCert *cert, const MtdConnection *connection)
+{
+  json_begin_object (writer, NULL);
+  json_string (writer, "subject", cert->subject);
+  json_string (writer, "issuer", cert->issuer);
+  json_string (writer, "serial", cert->serial_hex);
+  json_string_array (writer, "san", cert->sans);
+  json_time_seconds (writer, "not_before", cert->not_before);
+  json_time_seconds (writer, "not_after", cert->not_after);
+  json_string (writer, "sha1", cert->sha1_hex);
+  json_string (writer, "sha256", cert->sha256_hex);
+  json_string (writer, "valid_at_capture",
+               mtd_cert_validity_name (mtd_report_cert_validity (cert, connection)));
+  json_end_object (writer);
+}
+
+static void
+write_chain (JsonWriter *writer, const char *key, const GPtrArray *chain,
+             const MtdConnection *connection)
+{
+  json_begin_array (writer, key);
+  for (guint i = 0; chain != NULL && i < chain->len; i++)
+    write_cert (writer, g_ptr_array_index (chain, i), connection);
+  json_end_array (writer);
+}
+
+static void
+write_alerts (JsonWriter *writer, const GArray *alerts)
+{
+  json_begin_array (writer, "alerts");
+  for (guint i = 0; alerts != NULL && i < alerts->len; i++) {
+    const MtdTlsAlert *alert = &g_array_index (alerts, MtdTlsAlert, i);
+    json_begin_object (writer, NULL);
+    json_frame (writer, "frame", alert->frame);
+    json_string (writer, "from", alert->is_from_client ? "client" : "server");
+    /* RFC 8446 §6: AlertLevel 1 warning, 2 fatal; anything else has no name. */
+    const char *level = NULL;
+    if (!alert->is_encrypted)
+      level = alert->level == 1 ? "warning" : alert->level == 2 ? "fatal" : NULL;
+    json_string (writer, "level", level);
+    char buf[32];
+    json_string (writer, "description",
+                 alert->is_encrypted ? NULL
+                                     : mtd_tls_alert_name (alert->description, buf, sizeof buf));
+    json_bool (writer, "encrypted", alert->is_encrypted);
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
+static void
+write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *connection)
+{
+  char buf[64];
+  json_begin_object (writer, "tls");
+  json_string (writer, "version",
+               tls->version != 0 ? mtd_tls_version_name (tls->version, buf, sizeof buf) : NULL);
+  json_bool (writer, "sslv2_client_hello", tls->is_sslv2_client_hello);
+  json_string (writer, "client_max_version",
+               tls->client_max_version != 0
+                   ? mtd_tls_version_name (tls->client_max_version, buf, sizeof buf)
+                   : NULL);
+  json_string (writer, "sni", tls->sni);
+  json_string_array (writer, "alpn_offered", tls->alpn_offered);
+  json_string (writer, "alpn", tls->alpn);
+  json_string (writer, "cipher_suite",
+               tls->has_cipher_suite
+                   ? mtd_tls_cipher_suite_name (tls->cipher_suite, buf, sizeof buf)
+                   : NULL);
+  json_bool (writer, "resumed", tls->is_resumed);
+  gint handshake_state = mtd_report_handshake_state (connection);
+  if (handshake_state < 0)
+    json_null (writer, "handshake_complete");
+  else
+    json_bool (writer, "handshake_complete", handshake_state > 0);
+  json_bool (writer, "renegotiation", tls->has_renegotiation);
+  json_bool (writer, "post_handshake_auth_offered", tls->has_post_handshake_auth_offer);
+  json_frame (writer, "client_hello_frame", tls->client_hello_frame);
+  json_frame (writer, "server_hello_frame", tls->server_hello_frame);
+  write_verdict (writer, "client_cert_requested", &tls->requested,
+                 mtd_requested_name (tls->requested.value));
+  write_verdict (writer, "client_cert_presented", &tls->presented,
+                 mtd_presented_name (tls->presented.value));
+  json_string_array (writer, "acceptable_cas", tls->acceptable_cas);
+  json_string_array (writer, "certificate_types", tls->cert_types);
+  json_string_array (writer, "signature_algorithms", tls->signature_algorithms_requested);
+  write_chain (writer, "client_chain", tls->client_chain, connection);
+  write_chain (writer, "server_chain", tls->server_chain, connection);
+  json_frame (writer, "client_certificate_verify_frame",
+              tls->has_client_certificate_verify ? tls->client_certificate_verify_frame : 0);
+  write_alerts (writer, tls->alerts);
+  json_end_object (writer);
+}
+
+static void
+write_http (JsonWriter *writer, const GPtrArray *exchanges)
+{
+  json_begin_array (writer, "http");
+  for (guint i = 0; i < exchanges->len; i++) {
+    const MtdHttpExchange *exchange = g_ptr_array_index (exchanges, i);
+    json_begin_object (writer, NULL);
+    json_frame (writer, "frame", exchange->request_frame);
+    json_string (writer, "method", exchange->method);
+    json_string (writer, "host", exchange->host);
+    json_string (writer, "path", exchange->path);
+    json_string (writer, "version", exchange->version);
+    if (exchange->status != 0)
+      json_int (writer, "status", exchange->status);
+    else
+      json_null (writer, "status");
+    json_frame (writer, "status_frame", exchange->status_frame);
+    json_string (writer, "location", exchange->location);
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
+void
+mtd_report_json_begin (MtdReport *report)
+{
+  JsonWriter writer;
+  json_init (&writer, report->out);
+  fputc ('{', report->out);
+  writer.depth = 1;
+  json_uint (&writer, "schema_version", JSON_SCHEMA_VERSION);
+  json_begin_object (&writer, "tool");
+  json_string (&writer, "name", "mtlsdiag");
+  json_string (&writer, "version", report->tool_version);
+  json_end_object (&writer);
+  fputs (",\"connections\":[", report->out);
+}
+
+void
+mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
+                            const MtdDiagnosis *diagnosis)
+{
+  FILE *out = report->out;
+  /* One connection per line keeps the document easy to follow with line tools. */
+  fputs (report->n_connections > 0 ? ",\n" : "\n", out);
+  JsonWriter writer;
+  json_init (&writer, out);
+  json_begin_object (&writer, NULL);
+  json_uint (&writer, "id", connection->id);
+  json_uint (&writer, "input", connection->input_index);
+  write_endpoint (&writer, "client", &connection->client);
+  write_endpoint (&writer, "server", &connection->server);
+  json_bool (&writer, "role_guessed", connection->is_role_guessed);
+  json_frame (&writer, "first_frame", connection->first_frame);
+  json_frame (&writer, "last_frame", connection->last_frame);
+  json_time_usec (&writer, "start", connection->start_usec);
+  json_time_usec (&writer, "end", connection->end_usec);
+  json_uint (&writer, "packets", connection->n_packets);
+  json_uint (&writer, "bytes_client_to_server", connection->n_payload_bytes[0]);
+  json_uint (&writer, "bytes_server_to_client", connection->n_payload_bytes[1]);
+  json_string (&writer, "app_protocol", mtd_app_protocol_name (connection->app_protocol));
+  json_string (&writer, "ndpi_protocol", connection->ndpi_protocol);
+  json_string (&writer, "ja3", connection->ja3_client);
+  json_bool (&writer, "incomplete", connection->is_incomplete);
+  json_string (&writer, "end_reason", connection->end_reason);
+  if (connection->has_starttls)
+    json_string (&writer, "starttls",
+                 connection->starttls_protocol != NULL ? connection->starttls_protocol
+                                                       : "unknown");
+  else
+    json_null (&writer, "starttls");
+  write_warnings (&writer, connection);
+  json_begin_object (&writer, "anomalies");
+  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++)
+    if (connection->anomalies.counts[i] > 0)
+      json_uint (&writer, mtd_anomaly_name (i), connection->anomalies.counts[i]);
+  json_end_object (&writer);
+  write_findings (&writer, diagnosis);
+  if (connection->tls != NULL)
+    write_tls (&writer, connection->tls, connection);
+  else
+    json_null (&writer, "tls");
+  if (connection->http != NULL) {
+    write_http (&writer, connection->http);
+    json_uint (&writer, "http_dropped", connection->n_http_dropped);
+  } else {
+    json_null (&writer, "http");
+    json_uint (&writer, "http_dropped", 0);
+  }
+  json_bool (&writer, "h2_prior_knowledge", connection->is_h2_prior_knowledge);
+  json_end_object (&writer);
+}
+
+/* ---- Inputs and summary ------------------------------------------------------------------- */
+
+static void
+write_inputs (JsonWriter *writer, const MtdInputInfo *const *inputs, guint n_inputs)
+{
+  json_begin_array (writer, "inputs");
+  for (guint i = 0; inputs != NULL && i < n_inputs; i++) {
+    const MtdInputInfo *info = inputs[i];
+    json_begin_object (writer, NULL);
+    json_string (writer, "path", info->path);
+    json_string (writer, "sha256", info->sha256_hex[0] != '\0' ? info->sha256_hex : NULL);
+    json_string (writer, "link_type", info->link_type);
+    json_uint (writer, "packets", info->n_packets);
+    if (info->n_packets > 0) {
+      json_time_usec (writer, "first_time", info->first_usec);
+      json_time_usec (writer, "last_time", info->last_usec);
+    } else {
+      json_null (writer, "first_time");
+      json_null (writer, "last_time");
+    }
+    json_string_array (writer, "warnings", info->warnings);
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
+static void
+write_summary (JsonWriter *writer, const MtdSummary *summary)
+{
+  json_begin_object (writer, "summary");
+  json_uint (writer, "packets", summary->n_packets);
+  json_uint (writer, "bytes", summary->n_bytes);
+  json_uint (writer, "tcp_packets", summary->n_tcp_packets);
+  json_uint (writer, "udp_packets", summary->n_udp_packets);
+  json_uint (writer, "quic_packets", summary->n_quic_packets);
+  json_uint (writer, "other_packets", summary->n_other_packets);
+  json_uint (writer, "ip_fragments", summary->n_ip_fragments);
+  json_uint (writer, "snaplen_truncated_packets", summary->n_snaplen_truncated);
+  json_uint (writer, "connections", summary->n_connections);
+  json_uint (writer, "tls_connections", summary->n_tls_connections);
+  json_uint (writer, "http_connections", summary->n_http_connections);
+  json_uint (writer, "http_requests", summary->n_http_requests);
+
+  json_begin_object (writer, "tls_versions");
+  for (guint i = 0; i < G_N_ELEMENTS (summary->n_by_version); i++) {
+    if (summary->n_by_version[i] == 0)
+      continue;
+    char buf[64];
+    json_uint (writer, mtd_tls_version_name (mtd_report_version_of_index (i), buf, sizeof buf),
+               summary->n_by_version[i]);
+  }
+  if (summary->n_version_unknown > 0)
+    json_uint (writer, "unknown", summary->n_version_unknown);
+  json_end_object (writer);
+
+  static const MtdRequested rows[] = { MTD_REQUESTED_YES, MTD_REQUESTED_NO,
+                                       MTD_REQUESTED_UNKNOWN };
+  static const MtdPresented columns[] = { MTD_PRESENTED_YES, MTD_PRESENTED_EMPTY,
+                                          MTD_PRESENTED_NO, MTD_PRESENTED_UNKNOWN };
+  json_begin_object (writer, "requested_presented");
+  for (gsize r = 0; r < G_N_ELEMENTS (rows); r++) {
+    json_begin_object (writer, mtd_requested_name (rows[r]));
+    for (gsize c = 0; c < G_N_ELEMENTS (columns); c++)
+      json_uint (writer, mtd_presented_name (columns[c]), summary->matrix[rows[r]][columns[c]]);
+    json_end_object (writer);
+  }
+  json_end_object (writer);
+
+  json_uint (writer, "alerts", summary->n_alerts);
+  json_uint (writer, "incomplete_connections", summary->n_incomplete);
+  json_uint (writer, "flows_evicted", summary->n_flows_evicted);
+  json_uint (writer, "flows_idle_closed", summary->n_flows_idle_closed);
+  json_uint (writer, "connections_with_problem", summary->n_connections_with_problem);
+  write_anomalies (writer, "anomalies", summary->anomalies);
+  json_begin_object (writer, "cert_cache");
+  json_uint (writer, "hits", summary->n_cert_cache_hits);
+  json_uint (writer, "misses", summary->n_cert_cache_misses);
+  json_end_object (writer);
+  json_uint (writer, "peak_live_flows", summary->peak_live_flows);
+  json_end_object (writer);
+}
+
+void
+mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
+                        const MtdSummary *summary)
+{
+  FILE *out = report->out;
+  fputs (report->n_connections > 0 ? "\n],\n" : "],\n", out);
+  /* Continues the top-level object that mtd_report_json_begin opened; the commas between its
+   * members are written here so that each starts a line. */
+  JsonWriter writer;
+  json_init (&writer, out);
+  writer.depth = 1;
+  write_inputs (&writer, inputs, n_inputs);
+  fputs (",\n", out);
+  writer.has_items[1] = FALSE;
+  write_summary (&writer, summary);
+  fputs ("}\n", out);
+}

@@ -1,0 +1,51 @@
+/* report-private.h: what the text and JSON report writers share: the writer object, the
+ * per-format halves that report-common.c dispatches to, and helpers for times, versions and
+ * untrusted UTF-8 (RFC 3629). */
+#pragma once
+
+#include "mtd-report.h"
+
+struct _MtdReport {
+  MtdReportFormat format;
+  FILE *out;             /* borrowed */
+  char *tool_version;    /* owned */
+  guint64 n_connections; /* written so far; nothing else about them is kept */
+  int write_errno;       /* the first write error seen, 0 while none */
+};
+
+void mtd_report_text_begin (MtdReport *report);
+void mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
+                                 const MtdDiagnosis *diagnosis);
+void mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs,
+                             guint n_inputs, const MtdSummary *summary);
+
+void mtd_report_json_begin (MtdReport *report);
+void mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
+                                 const MtdDiagnosis *diagnosis);
+void mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs,
+                             guint n_inputs, const MtdSummary *summary);
+
+/* Room for any time the helpers below write. */
+#define MTD_REPORT_TIME_LEN 48
+
+/* ISO 8601 UTC: "2026-11-28T12:00:00.123456Z" from microseconds, "2026-11-28T12:00:00Z" from
+ * seconds since the epoch.  FALSE (buf empty) when the time cannot be represented. */
+gboolean mtd_report_format_usec (gint64 usec, char *buf, gsize buf_len);
+gboolean mtd_report_format_seconds (gint64 seconds, char *buf, gsize buf_len);
+
+/* The TLS version whose slot in MtdSummary's n_by_version is index (mtd_summary_version_index). */
+guint16 mtd_report_version_of_index (guint index);
+
+/* Whether the first handshake completed: 1 yes, 0 no (an alert or the close ended it), -1 unknown
+ * (not complete when the capture stopped holding the connection, and no alert says why). */
+gint mtd_report_handshake_state (const MtdConnection *connection);
+
+/* A certificate's validity when the connection started. */
+MtdCertValidity mtd_report_cert_validity (const MtdCert *cert, const MtdConnection *connection);
+
+/* Decodes the next character of untrusted text between *cursor and end and advances past it.
+ * A byte that does not begin a valid UTF-8 sequence (RFC 3629 §3: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) gives MTD_REPORT_INVALID_CHAR, with the byte in
+ * *invalid_byte, and the cursor moves one byte on. */
+#define MTD_REPORT_INVALID_CHAR ((gunichar) -1)
+gunichar mtd_report_next_char (const char **cursor, const char *end, guint8 *invalid_byte);

@@ -1,0 +1,1353 @@
+/* tls-handshake.c: TLS records and handshake messages of one connection (see mtd-tls.h).
+ *
+ * Specs: RFC 5246 §6.2 (records), §7.4 (handshake, TLS 1.2 and older), RFC 8446 §4 and §5
+ * (TLS 1.3), RFC 6066 §3 (server_name), RFC 7301 §3.1 (ALPN), RFC 5246 Appendix E.2 (SSLv2
+ * ClientHello).  Each side's stream is split into records; handshake bodies are gathered into a
+ * capped buffer and cut into messages; every field is read through the cursor.  After a side's
+ * handshake is over only record headers are followed, so a long connection costs nothing.
+ */
+#include "mtd-tls.h"
+
+#include <string.h>
+
+#include "mtd-cursor.h"
+
+/* Record content types, RFC 8446 §5.1 */
+enum {
+  RECORD_CHANGE_CIPHER_SPEC = 20,
+  RECORD_ALERT = 21,
+  RECORD_HANDSHAKE = 22,
+  RECORD_APPLICATION_DATA = 23,
+  RECORD_HEARTBEAT = 24,
+};
+
+/* Handshake message types, RFC 8446 §4 and RFC 5246 §7.4 */
+enum {
+  HS_HELLO_REQUEST = 0,
+  HS_CLIENT_HELLO = 1,
+  HS_SERVER_HELLO = 2,
+  HS_NEW_SESSION_TICKET = 4,
+  HS_END_OF_EARLY_DATA = 5,
+  HS_ENCRYPTED_EXTENSIONS = 8,
+  HS_CERTIFICATE = 11,
+  HS_SERVER_KEY_EXCHANGE = 12,
+  HS_CERTIFICATE_REQUEST = 13,
+  HS_SERVER_HELLO_DONE = 14,
+  HS_CERTIFICATE_VERIFY = 15,
+  HS_CLIENT_KEY_EXCHANGE = 16,
+  HS_FINISHED = 20,
+};
+
+/* Extension types, IANA TLS ExtensionType registry */
+enum {
+  EXT_SERVER_NAME = 0,
+  EXT_SIGNATURE_ALGORITHMS = 13,
+  EXT_ALPN = 16,
+  EXT_PRE_SHARED_KEY = 41,
+  EXT_EARLY_DATA = 42,
+  EXT_SUPPORTED_VERSIONS = 43,
+  EXT_POST_HANDSHAKE_AUTH = 49,
+};
+
+enum {
+  VERSION_SSL3 = 0x0300,
+  VERSION_TLS12 = 0x0303,
+  VERSION_TLS13 = 0x0304,
+};
+
+#define RECORD_HEADER_LEN 5
+/* RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
+#define MAX_RECORD_LEN (16384 + 2048)
+/* Encrypted records remembered per side for TLS 1.3 size inference. */
+#define MAX_RECORD_NOTES 8
+/* A minimal Certificate message holding one certificate is well above this: 4 + 1 + 3 + 3 bytes of
+ * framing, a DER certificate of a few hundred bytes and 2 bytes of entry extensions. */
+#define MIN_CERTIFICATE_RECORD_LEN 200
+
+/* The ServerHello.random that marks a HelloRetryRequest, RFC 8446 §4.1.3 (SHA-256 of
+ * "HelloRetryRequest"). */
+static const guint8 hello_retry_request_random[32] = {
+  0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+  0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+};
+
+typedef struct {
+  guint8 type;
+  gsize len;
+  guint64 frame;
+} RecordNote;
+
+typedef struct {
+  /* Stream framing */
+  gboolean is_tls;        /* a TLS start was seen on this side */
+  gboolean is_lost;       /* framing lost after a gap; resynchronise at a record boundary */
+  guint8 header[RECORD_HEADER_LEN];
+  guint header_len;
+  guint8 record_type;
+  gsize record_len;
+  gsize record_remaining;
+  gboolean is_record_encrypted;
+  gboolean is_sslv2_record;
+  guint8 alert_bytes[2];
+  guint n_alert_bytes;
+  GByteArray *message_buffer; /* handshake message assembly; NULL once the side is quiet */
+  gsize n_skip_message;       /* bytes left of a message too large to buffer */
+  gboolean is_quiet;
+
+  /* What this side sent */
+  gboolean is_encrypting;     /* its records are encrypted from here on */
+  gboolean has_ccs;
+  gboolean has_encrypted_handshake; /* TLS 1.2: its Finished, after ChangeCipherSpec */
+  guint64 first_encrypted_handshake_frame;
+  guint n_handshake_after_finished;
+  guint64 renegotiation_frame;
+  gboolean has_client_hello;
+  guint64 client_hello_frame;
+  gboolean has_server_hello;
+  guint64 server_hello_frame;
+  gboolean has_hello_retry;
+  gboolean has_certificate;
+  guint64 certificate_frame;
+  gboolean is_certificate_empty;
+  GPtrArray *chain;           /* MtdCert refs */
+  gboolean has_certificate_request;
+  guint64 certificate_request_frame;
+  gboolean has_server_hello_done;
+  guint64 server_hello_done_frame;
+  gboolean has_certificate_verify;
+  guint64 certificate_verify_frame;
+  gboolean has_client_key_exchange;
+  guint64 client_key_exchange_frame;
+  RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
+  guint n_notes;
+  guint64 first_encrypted_record_frame;
+} TlsSide;
+
+struct _MtdTls {
+  MtdTlsLimits limits;
+  MtdCertCache *cache;          /* borrowed */
+  MtdAnomalyCounts *anomalies;  /* borrowed */
+  TlsSide sides[2];
+  gint client_side;             /* from the hello messages, -1 unknown */
+  guint16 client_legacy_version;
+  guint16 client_max_version;
+  gboolean is_sslv2_client_hello;
+  guint16 server_version;       /* negotiated */
+  guint16 cipher_suite;
+  gboolean has_cipher_suite;
+  gboolean has_psk;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
+  gboolean has_early_data_offer;
+  gboolean has_pha_offer;
+  gboolean is_session_resumed;  /* TLS 1.2 session id echoed */
+  guint8 client_session_id[32];
+  gsize client_session_id_len;
+  char *sni;
+  GPtrArray *alpn_offered;
+  char *alpn;
+  GPtrArray *acceptable_cas;
+  GPtrArray *cert_types;
+  GPtrArray *cr_signature_algorithms;
+  GArray *alerts;               /* MtdTlsAlert, is_from_client holds the side until conclude */
+  gboolean has_fatal_alert;
+  gboolean is_midstream;        /* the flow started before the capture: any record may start */
+  /* frame and time of the packet being fed */
+  guint64 current_frame;
+  gint64 current_ts_usec;
+};
+
+void
+mtd_tls_limits_init_default (MtdTlsLimits *limits)
+{
+  limits->max_handshake_message = 256 * 1024;
+  limits->max_certificates = 16;
+  limits->max_list_items = 64;
+}
+
+static void
+side_init (TlsSide *side)
+{
+  memset (side, 0, sizeof *side);
+  side->chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
+}
+
+static void
+side_clear (TlsSide *side)
+{
+  if (side->message_buffer != NULL)
+    g_byte_array_unref (side->message_buffer);
+  g_ptr_array_unref (side->chain);
+}
+
+MtdTls *
+mtd_tls_new (const MtdTlsLimits *limits, MtdCertCache *cache, MtdAnomalyCounts *anomalies)
+{
+  MtdTls *tls = g_new0 (MtdTls, 1);
+  tls->limits = *limits;
+  tls->cache = cache;
+  tls->anomalies = anomalies;
+  side_init (&tls->sides[0]);
+  side_init (&tls->sides[1]);
+  tls->client_side = -1;
+  tls->alpn_offered = g_ptr_array_new_with_free_func (g_free);
+  tls->acceptable_cas = g_ptr_array_new_with_free_func (g_free);
+  tls->cert_types = g_ptr_array_new_with_free_func (g_free);
+  tls->cr_signature_algorithms = g_ptr_array_new_with_free_func (g_free);
+  tls->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
+  return tls;
+}
+
+void
+mtd_tls_free (MtdTls *tls)
+{
+  if (tls == NULL)
+    return;
+  side_clear (&tls->sides[0]);
+  side_clear (&tls->sides[1]);
+  g_free (tls->sni);
+  g_ptr_array_unref (tls->alpn_offered);
+  g_free (tls->alpn);
+  g_ptr_array_unref (tls->acceptable_cas);
+  g_ptr_array_unref (tls->cert_types);
+  g_ptr_array_unref (tls->cr_signature_algorithms);
+  g_array_unref (tls->alerts);
+  g_free (tls);
+}
+
+static void
+note (MtdTls *tls, MtdAnomaly anomaly)
+{
+  mtd_anomaly_note (tls->anomalies, anomaly);
+}
+
+/* ---- Record framing ------------------------------------------------------------------------ */
+
+static gboolean
+is_record_header_valid (guint8 type, guint16 version, gsize len)
+{
+  if (type < RECORD_CHANGE_CIPHER_SPEC || type > RECORD_HEARTBEAT)
+    return FALSE;
+  /* Record-layer versions are 3.0 to 3.4 (TLS 1.3 keeps 0x0303 on the wire, RFC 8446 §5.1). */
+  if ((version >> 8) != 3 || (version & 0xFF) > 4)
+    return FALSE;
+  return len > 0 && len <= MAX_RECORD_LEN;
+}
+
+/* An SSLv2-format ClientHello (RFC 5246 Appendix E.2): a two-byte header with the high bit set,
+ * message type 1, then a version of SSL 2.0 or 3.x. */
+static gboolean
+looks_like_sslv2_client_hello (const guint8 *data, gsize len)
+{
+  MtdCursor cursor = mtd_cursor_init (data, len);
+  guint8 first = 0, second = 0, message_type = 0, version_major = 0;
+  if (!mtd_cursor_read_u8 (&cursor, &first) || !mtd_cursor_read_u8 (&cursor, &second)
+      || !mtd_cursor_read_u8 (&cursor, &message_type)
+      || !mtd_cursor_read_u8 (&cursor, &version_major))
+    return FALSE;
+  gsize record_len = ((gsize) (first & 0x7F) << 8) | second;
+  return (first & 0x80) && message_type == 1 && (version_major == 0 || version_major == 3)
+         && record_len >= 9;
+}
+
+gboolean
+mtd_tls_looks_like_start (const guint8 *data, gsize len)
+{
+  MtdCursor cursor = mtd_cursor_init (data, len);
+  guint8 type = 0;
+  guint16 version = 0, record_len = 0;
+  if (mtd_cursor_read_u8 (&cursor, &type) && mtd_cursor_read_u16 (&cursor, &version)
+      && mtd_cursor_read_u16 (&cursor, &record_len) && type == RECORD_HANDSHAKE
+      && is_record_header_valid (type, version, record_len))
+    return TRUE;
+  return looks_like_sslv2_client_hello (data, len);
+}
+
+/* Where a side may start (or resume) being parsed: any plausible record header. */
+static gboolean
+looks_like_record_boundary (const guint8 *data, gsize len)
+{
+  MtdCursor cursor = mtd_cursor_init (data, len);
+  guint8 type = 0;
+  guint16 version = 0, record_len = 0;
+  return mtd_cursor_read_u8 (&cursor, &type) && mtd_cursor_read_u16 (&cursor, &version)
+         && mtd_cursor_read_u16 (&cursor, &record_len)
+         && is_record_header_valid (type, version, record_len);
+}
+
+static void
+add_alert (MtdTls *tls, guint side_index, gboolean is_encrypted, guint8 level,
+           guint8 description)
+{
+  if (tls->alerts->len >= tls->limits.max_list_items) {
+    note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+    return;
+  }
+  MtdTlsAlert alert = { 0 };
+  alert.frame = tls->current_frame;
+  alert.is_from_client = side_index; /* resolved to client/server in conclude */
+  alert.is_encrypted = is_encrypted;
+  alert.level = level;
+  alert.description = description;
+  g_array_append_val (tls->alerts, alert);
+  if (!is_encrypted && level == 2)
+    tls->has_fatal_alert = TRUE;
+}
+
+/* ---- Handshake messages -------------------------------------------------------------------- */
+
+static gboolean
+is_grease (guint16 value)
+{
+  /* RFC 8701 §2: 0x0A0A, 0x1A1A, ... 0xFAFA */
+  return (value & 0x0F0F) == 0x0A0A && (value >> 8) == (value & 0xFF);
+}
+
+static char *
+copy_printable (const guint8 *bytes, gsize len)
+{
+  g_autofree char *raw = g_strndup ((const char *) bytes, len);
+  return g_utf8_make_valid (raw, -1);
+}
+
+static gboolean
+parse_server_name (MtdTls *tls, MtdCursor *body)
+{
+  /* RFC 6066 §3: ServerNameList of (NameType, HostName<1..2^16-1>) */
+  MtdCursor list;
+  if (!mtd_cursor_read_prefixed16 (body, &list))
+    return FALSE;
+  while (!mtd_cursor_is_empty (&list)) {
+    guint8 name_type = 0;
+    MtdCursor name;
+    if (!mtd_cursor_read_u8 (&list, &name_type) || !mtd_cursor_read_prefixed16 (&list, &name))
+      return FALSE;
+    if (name_type == 0 && tls->sni == NULL)
+      tls->sni = copy_printable (mtd_cursor_peek_bytes (&name), mtd_cursor_remaining (&name));
+  }
+  return mtd_cursor_is_done (&list);
+}
+
+static gboolean
+parse_alpn_list (MtdTls *tls, MtdCursor *body, gboolean is_server)
+{
+  /* RFC 7301 §3.1: ProtocolNameList of ProtocolName<1..2^8-1> */
+  MtdCursor list;
+  if (!mtd_cursor_read_prefixed16 (body, &list))
+    return FALSE;
+  while (!mtd_cursor_is_empty (&list)) {
+    MtdCursor name;
+    if (!mtd_cursor_read_prefixed8 (&list, &name))
+      return FALSE;
+    char *text = copy_printable (mtd_cursor_peek_bytes (&name), mtd_cursor_remaining (&name));
+    if (is_server) {
+      g_free (tls->alpn);
+      tls->alpn = text;
+    } else if (tls->alpn_offered->len < tls->limits.max_list_items) {
+      g_ptr_array_add (tls->alpn_offered, text);
+    } else {
+      g_free (text);
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+    }
+  }
+  return mtd_cursor_is_done (&list);
+}
+
+static gboolean
+parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
+{
+  guint16 legacy_version = 0;
+  MtdCursor session_id, cipher_suites, compression;
+  if (!mtd_cursor_read_u16 (body, &legacy_version) || !mtd_cursor_skip (body, 32)
+      || !mtd_cursor_read_prefixed8 (body, &session_id)
+      || !mtd_cursor_read_prefixed16 (body, &cipher_suites)
+      || !mtd_cursor_read_prefixed8 (body, &compression))
+    return FALSE;
+  TlsSide *side = &tls->sides[side_index];
+  gboolean is_retry = side->has_client_hello;
+  side->has_client_hello = TRUE;
+  side->client_hello_frame = tls->current_frame;
+  tls->client_side = (gint) side_index;
+  if (is_retry)
+    return TRUE; /* the second ClientHello after a HelloRetryRequest adds nothing we report */
+  tls->client_legacy_version = legacy_version;
+  tls->client_max_version = legacy_version;
+  tls->client_session_id_len = MIN (mtd_cursor_remaining (&session_id), 32);
+  if (!mtd_cursor_copy_bytes (&session_id, tls->client_session_id, tls->client_session_id_len))
+    return FALSE;
+  /* Extensions are optional (RFC 5246 §7.4.1.2). */
+  if (mtd_cursor_is_empty (body))
+    return TRUE;
+  MtdCursor extensions;
+  if (!mtd_cursor_read_prefixed16 (body, &extensions))
+    return FALSE;
+  guint n_extensions = 0;
+  while (!mtd_cursor_is_empty (&extensions)) {
+    guint16 type = 0;
+    MtdCursor data;
+    if (!mtd_cursor_read_u16 (&extensions, &type)
+        || !mtd_cursor_read_prefixed16 (&extensions, &data))
+      return FALSE;
+    if (++n_extensions == 1024)
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+    switch (type) {
+    case EXT_SERVER_NAME:
+      if (!parse_server_name (tls, &data))
+        note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      break;
+    case EXT_ALPN:
+      if (!parse_alpn_list (tls, &data, FALSE))
+        note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      break;
+    case EXT_SUPPORTED_VERSIONS: {
+      MtdCursor versions;
+      if (!mtd_cursor_read_prefixed8 (&data, &versions))
+        break;
+      guint16 version = 0;
+      while (mtd_cursor_read_u16 (&versions, &version))
+        if (!is_grease (version) && version > tls->client_max_version && version <= 0x0304)
+          tls->client_max_version = version;
+      break;
+    }
+    case EXT_POST_HANDSHAKE_AUTH:
+      tls->has_pha_offer = TRUE;
+      break;
+    case EXT_EARLY_DATA:
+      tls->has_early_data_offer = TRUE;
+      break;
+    default:
+      break;
+    }
+  }
+  return mtd_cursor_is_done (&extensions);
+}
+
+static gboolean
+parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
+{
+  guint16 legacy_version = 0, cipher_suite = 0;
+  const guint8 *random = NULL;
+  MtdCursor session_id;
+  guint8 compression = 0;
+  if (!mtd_cursor_read_u16 (body, &legacy_version) || !mtd_cursor_read_bytes (body, 32, &random)
+      || !mtd_cursor_read_prefixed8 (body, &session_id)
+      || !mtd_cursor_read_u16 (body, &cipher_suite) || !mtd_cursor_read_u8 (body, &compression))
+    return FALSE;
+  TlsSide *side = &tls->sides[side_index];
+  gboolean is_retry = memcmp (random, hello_retry_request_random, 32) == 0;
+  tls->client_side = (gint) (1 - side_index);
+  guint16 version = legacy_version;
+  gboolean has_psk = FALSE;
+  if (!mtd_cursor_is_empty (body)) {
+    MtdCursor extensions;
+    if (!mtd_cursor_read_prefixed16 (body, &extensions))
+      return FALSE;
+    while (!mtd_cursor_is_empty (&extensions)) {
+      guint16 type = 0, selected = 0;
+      MtdCursor data;
+      if (!mtd_cursor_read_u16 (&extensions, &type)
+          || !mtd_cursor_read_prefixed16 (&extensions, &data))
+        return FALSE;
+      if (type == EXT_SUPPORTED_VERSIONS && mtd_cursor_read_u16 (&data, &selected))
+        version = selected; /* RFC 8446 §4.2.1: the negotiated version */
+      else if (type == EXT_ALPN && !parse_alpn_list (tls, &data, TRUE))
+        note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      else if (type == EXT_PRE_SHARED_KEY)
+        has_psk = TRUE;
+    }
+    if (!mtd_cursor_is_done (&extensions))
+      return FALSE;
+  }
+  tls->cipher_suite = cipher_suite;
+  tls->has_cipher_suite = TRUE;
+  tls->server_version = version;
+  if (is_retry) {
+    side->has_hello_retry = TRUE;
+    return TRUE;
+  }
+  side->has_server_hello = TRUE;
+  side->server_hello_frame = tls->current_frame;
+  tls->has_psk = has_psk;
+  gsize session_id_len = mtd_cursor_remaining (&session_id);
+  if (version < VERSION_TLS13 && session_id_len > 0 && session_id_len == tls->client_session_id_len
+      && memcmp (mtd_cursor_peek_bytes (&session_id), tls->client_session_id, session_id_len) == 0)
+    tls->is_session_resumed = TRUE; /* RFC 5246 §7.4.1.3: echoed session id resumes */
+  if (version == VERSION_TLS13 || (version >> 8) == 0x7F) {
+    /* RFC 8446 §2: everything after ServerHello is encrypted, in both directions. */
+    tls->sides[0].is_encrypting = TRUE;
+    tls->sides[1].is_encrypting = TRUE;
+  }
+  return TRUE;
+}
+
+static void
+add_cert (MtdTls *tls, TlsSide *side, const guint8 *der, gsize der_len)
+{
+  if (side->chain->len >= tls->limits.max_certificates) {
+    note (tls, MTD_ANOMALY_TLS_TOO_MANY_CERTS);
+    return;
+  }
+  g_autoptr (GError) error = NULL;
+  MtdCert *cert = mtd_cert_cache_get (tls->cache, der, der_len, &error);
+  if (cert == NULL) {
+    note (tls, MTD_ANOMALY_TLS_BAD_CERTIFICATE);
+    return;
+  }
+  g_ptr_array_add (side->chain, cert);
+}
+
+/* Certificate, RFC 5246 §7.4.2: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>. */
+static gboolean
+parse_certificate_tls12 (MtdTls *tls, TlsSide *side, MtdCursor body, guint *n_certs)
+{
+  MtdCursor list;
+  if (!mtd_cursor_read_prefixed24 (&body, &list) || !mtd_cursor_is_done (&body))
+    return FALSE;
+  /* Validate the framing before keeping anything. */
+  MtdCursor check = list;
+  guint count = 0;
+  while (!mtd_cursor_is_empty (&check)) {
+    MtdCursor cert;
+    if (!mtd_cursor_read_prefixed24 (&check, &cert) || mtd_cursor_remaining (&cert) == 0)
+      return FALSE;
+    count++;
+  }
+  if (!mtd_cursor_is_done (&check))
+    return FALSE;
+  while (!mtd_cursor_is_empty (&list)) {
+    MtdCursor cert;
+    if (!mtd_cursor_read_prefixed24 (&list, &cert))
+      return FALSE;
+    add_cert (tls, side, mtd_cursor_peek_bytes (&cert), mtd_cursor_remaining (&cert));
+  }
+  *n_certs = count;
+  return TRUE;
+}
+
+/* Certificate, RFC 8446 §4.4.2: context<0..2^8-1>, CertificateEntry list<0..2^24-1>. */
+static gboolean
+parse_certificate_tls13 (MtdTls *tls, TlsSide *side, MtdCursor body, guint *n_certs)
+{
+  MtdCursor context, list;
+  if (!mtd_cursor_read_prefixed8 (&body, &context) || !mtd_cursor_read_prefixed24 (&body, &list)
+      || !mtd_cursor_is_done (&body))
+    return FALSE;
+  guint count = 0;
+  while (!mtd_cursor_is_empty (&list)) {
+    MtdCursor cert, extensions;
+    if (!mtd_cursor_read_prefixed24 (&list, &cert)
+        || !mtd_cursor_read_prefixed16 (&list, &extensions))
+      return FALSE;
+    add_cert (tls, side, mtd_cursor_peek_bytes (&cert), mtd_cursor_remaining (&cert));
+    count++;
+  }
+  *n_certs = count;
+  return mtd_cursor_is_done (&list);
+}
+
+static gboolean
+parse_certificate (MtdTls *tls, guint side_index, MtdCursor *body)
+{
+  TlsSide *side = &tls->sides[side_index];
+  g_ptr_array_set_size (side->chain, 0);
+  guint n_certs = 0;
+  gboolean is_parsed = tls->server_version == VERSION_TLS13
+                           ? parse_certificate_tls13 (tls, side, *body, &n_certs)
+                           : parse_certificate_tls12 (tls, side, *body, &n_certs);
+  if (!is_parsed && tls->server_version == 0) {
+    /* The version is unknown (the ServerHello is not in the capture): try the other layout. */
+    g_ptr_array_set_size (side->chain, 0);
+    is_parsed = parse_certificate_tls13 (tls, side, *body, &n_certs);
+  }
+  if (!is_parsed) {
+    g_ptr_array_set_size (side->chain, 0);
+    return FALSE;
+  }
+  side->has_certificate = TRUE;
+  side->certificate_frame = tls->current_frame;
+  side->is_certificate_empty = n_certs == 0;
+  return TRUE;
+}
+
+/* CertificateRequest, RFC 5246 §7.4.4 (TLS 1.2) or RFC 4346 §7.4.4 (TLS 1.0/1.1, without
+ * supported_signature_algorithms). */
+static gboolean
+parse_certificate_request_fields (MtdTls *tls, MtdCursor body, gboolean has_signature_algorithms)
+{
+  MtdCursor types, algorithms = mtd_cursor_init (NULL, 0), authorities;
+  if (!mtd_cursor_read_prefixed8 (&body, &types))
+    return FALSE;
+  if (has_signature_algorithms && !mtd_cursor_read_prefixed16 (&body, &algorithms))
+    return FALSE;
+  if (!mtd_cursor_read_prefixed16 (&body, &authorities) || !mtd_cursor_is_done (&body))
+    return FALSE;
+  /* Check the DN list's framing before keeping anything. */
+  MtdCursor check = authorities;
+  while (!mtd_cursor_is_empty (&check)) {
+    MtdCursor name;
+    if (!mtd_cursor_read_prefixed16 (&check, &name))
+      return FALSE;
+  }
+  if (!mtd_cursor_is_done (&check) || (mtd_cursor_remaining (&algorithms) & 1))
+    return FALSE;
+
+  char buf[32];
+  guint8 type = 0;
+  while (mtd_cursor_read_u8 (&types, &type)) {
+    if (tls->cert_types->len >= tls->limits.max_list_items) {
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+      break;
+    }
+    g_ptr_array_add (tls->cert_types, g_strdup (mtd_tls_cert_type_name (type, buf, sizeof buf)));
+  }
+  guint16 scheme = 0;
+  while (mtd_cursor_read_u16 (&algorithms, &scheme)) {
+    if (tls->cr_signature_algorithms->len >= tls->limits.max_list_items) {
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+      break;
+    }
+    g_ptr_array_add (tls->cr_signature_algorithms,
+                     g_strdup (mtd_tls_signature_scheme_name (scheme, buf, sizeof buf)));
+  }
+  while (!mtd_cursor_is_empty (&authorities)) {
+    MtdCursor name;
+    if (!mtd_cursor_read_prefixed16 (&authorities, &name))
+      break;
+    if (tls->acceptable_cas->len >= tls->limits.max_list_items) {
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+      break;
+    }
+    char *dn = mtd_dn_from_der (mtd_cursor_peek_bytes (&name), mtd_cursor_remaining (&name));
+    if (dn == NULL) {
+      note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      dn = g_strdup ("(a name that is not a valid DER DistinguishedName)");
+    }
+    g_ptr_array_add (tls->acceptable_cas, dn);
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
+{
+  g_ptr_array_set_size (tls->cert_types, 0);
+  g_ptr_array_set_size (tls->cr_signature_algorithms, 0);
+  g_ptr_array_set_size (tls->acceptable_cas, 0);
+  gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
+  gboolean is_parsed = parse_certificate_request_fields (tls, *body, has_algorithms);
+  if (!is_parsed)
+    is_parsed = parse_certificate_request_fields (tls, *body, !has_algorithms);
+  TlsSide *side = &tls->sides[side_index];
+  /* Even a request we cannot decode is a request. */
+  side->has_certificate_request = TRUE;
+  side->certificate_request_frame = tls->current_frame;
+  return is_parsed;
+}
+
+static void
+handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
+{
+  TlsSide *side = &tls->sides[side_index];
+  gboolean is_parsed = TRUE;
+  switch (type) {
+  case HS_CLIENT_HELLO:
+    is_parsed = parse_client_hello (tls, side_index, &body);
+    break;
+  case HS_SERVER_HELLO:
+    is_parsed = parse_server_hello (tls, side_index, &body);
+    break;
+  case HS_CERTIFICATE:
+    is_parsed = parse_certificate (tls, side_index, &body);
+    break;
+  case HS_CERTIFICATE_REQUEST:
+    is_parsed = parse_certificate_request (tls, side_index, &body);
+    break;
+  case HS_SERVER_HELLO_DONE:
+    side->has_server_hello_done = TRUE;
+    side->server_hello_done_frame = tls->current_frame;
+    break;
+  case HS_CERTIFICATE_VERIFY:
+    side->has_certificate_verify = TRUE;
+    side->certificate_verify_frame = tls->current_frame;
+    break;
+  case HS_CLIENT_KEY_EXCHANGE:
+    side->has_client_key_exchange = TRUE;
+    side->client_key_exchange_frame = tls->current_frame;
+    if (tls->client_side < 0)
+      tls->client_side = (gint) side_index;
+    break;
+  default:
+    break;
+  }
+  if (!is_parsed)
+    note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+}
+
+/* Cuts complete messages off the front of the side's buffer. */
+static void
+drain_messages (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  GByteArray *buffer = side->message_buffer;
+  gsize consumed = 0;
+  for (;;) {
+    MtdCursor cursor = mtd_cursor_init (buffer->data + consumed, buffer->len - consumed);
+    guint8 type = 0;
+    guint32 body_len = 0;
+    if (!mtd_cursor_read_u8 (&cursor, &type) || !mtd_cursor_read_u24 (&cursor, &body_len))
+      break;
+    if (body_len > tls->limits.max_handshake_message) {
+      /* Skip it without buffering: a lying 16 MB length must not cost 16 MB. */
+      note (tls, MTD_ANOMALY_TLS_MESSAGE_TOO_LARGE);
+      if (type == HS_CERTIFICATE) {
+        side->has_certificate = TRUE;
+        side->certificate_frame = tls->current_frame;
+      } else if (type == HS_CERTIFICATE_REQUEST) {
+        side->has_certificate_request = TRUE;
+        side->certificate_request_frame = tls->current_frame;
+      }
+      gsize available = mtd_cursor_remaining (&cursor);
+      if (available >= body_len) {
+        consumed += 4 + body_len;
+        continue;
+      }
+      side->n_skip_message = body_len - available;
+      consumed = buffer->len;
+      break;
+    }
+    MtdCursor body;
+    if (!mtd_cursor_read_sub (&cursor, body_len, &body))
+      break;
+    handle_message (tls, side_index, type, body);
+    consumed += 4 + body_len;
+  }
+  if (consumed > 0)
+    g_byte_array_remove_range (buffer, 0, (guint) consumed);
+}
+
+static void
+feed_handshake_bytes (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
+{
+  TlsSide *side = &tls->sides[side_index];
+  if (side->n_skip_message > 0) {
+    gsize n_skip = MIN (side->n_skip_message, len);
+    side->n_skip_message -= n_skip;
+    data += n_skip;
+    len -= n_skip;
+    if (len == 0)
+      return;
+  }
+  if (side->message_buffer == NULL)
+    side->message_buffer = g_byte_array_new ();
+  g_byte_array_append (side->message_buffer, data, (guint) len);
+  drain_messages (tls, side_index);
+}
+
+/* ---- Records ------------------------------------------------------------------------------- */
+
+static void
+note_encrypted_record (MtdTls *tls, TlsSide *side, guint8 type, gsize len)
+{
+  if (side->first_encrypted_record_frame == 0)
+    side->first_encrypted_record_frame = tls->current_frame;
+  if (side->n_notes < MAX_RECORD_NOTES) {
+    RecordNote *record = &side->notes[side->n_notes++];
+    record->type = type;
+    record->len = len;
+    record->frame = tls->current_frame;
+  }
+}
+
+/* Called when a record's last byte has arrived. */
+static void
+finish_record (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  switch (side->record_type) {
+  case RECORD_CHANGE_CIPHER_SPEC:
+    side->has_ccs = TRUE;
+    /* In TLS 1.2 and older everything after ChangeCipherSpec is encrypted (RFC 5246 §7.1); in
+     * TLS 1.3 it is a compatibility no-op (RFC 8446 Appendix D.4). */
+    if (tls->server_version != VERSION_TLS13)
+      side->is_encrypting = TRUE;
+    break;
+  case RECORD_ALERT:
+    if (side->is_record_encrypted) {
+      add_alert (tls, side_index, TRUE, 0, 0);
+      note_encrypted_record (tls, side, side->record_type, side->record_len);
+    } else if (side->n_alert_bytes == 2) {
+      add_alert (tls, side_index, FALSE, side->alert_bytes[0], side->alert_bytes[1]);
+    } else {
+      note (tls, MTD_ANOMALY_TLS_BAD_RECORD);
+    }
+    break;
+  case RECORD_HANDSHAKE:
+    if (side->is_record_encrypted) {
+      if (!side->has_encrypted_handshake) {
+        side->has_encrypted_handshake = TRUE; /* its Finished (RFC 5246 §7.4.9) */
+        side->first_encrypted_handshake_frame = tls->current_frame;
+      } else {
+        /* A handshake after Finished: renegotiation or a HelloRequest (RFC 5246 §7.4.1.1). */
+        if (side->n_handshake_after_finished++ == 0)
+          side->renegotiation_frame = tls->current_frame;
+      }
+    }
+    break;
+  case RECORD_APPLICATION_DATA:
+    if (side->is_record_encrypted)
+      note_encrypted_record (tls, side, side->record_type, side->record_len);
+    break;
+  default:
+    break;
+  }
+}
+
+static void
+side_go_quiet (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  if (side->is_quiet)
+    return;
+  side->is_quiet = TRUE;
+  if (side->message_buffer != NULL) {
+    g_byte_array_unref (side->message_buffer);
+    side->message_buffer = NULL;
+  }
+}
+
+gboolean
+mtd_tls_is_handshake_over (const MtdTls *tls)
+{
+  if (tls->has_fatal_alert)
+    return TRUE;
+  const TlsSide *a = &tls->sides[0], *b = &tls->sides[1];
+  if (tls->server_version == VERSION_TLS13) {
+    if (tls->client_side < 0)
+      return FALSE;
+    const TlsSide *client = &tls->sides[tls->client_side];
+    const TlsSide *server = &tls->sides[1 - tls->client_side];
+    gsize hash_len = 0, tag_len = 0;
+    if (server->n_notes == 0 || !mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len))
+      return FALSE;
+    /* The client's flight ends with its Finished: a record of exactly that size, or any record
+     * holding more than one message; a flight of more records than that is over too. */
+    gsize finished_record_len = 4 + hash_len + 1 + tag_len;
+    for (guint i = 0; i < client->n_notes; i++)
+      if (client->notes[i].frame > server->first_encrypted_record_frame
+          && (client->notes[i].len == finished_record_len || i >= 2))
+        return TRUE;
+    return FALSE;
+  }
+  return a->has_encrypted_handshake && b->has_encrypted_handshake;
+}
+
+/* Feeds bytes of one record body. */
+static void
+feed_record_body (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
+{
+  TlsSide *side = &tls->sides[side_index];
+  if (side->is_record_encrypted)
+    return;
+  if (side->record_type == RECORD_ALERT) {
+    /* Alerts are collected even on a quiet side: a late alert still explains a failure. */
+    MtdCursor cursor = mtd_cursor_init (data, len);
+    guint8 byte = 0;
+    while (side->n_alert_bytes < 2 && mtd_cursor_read_u8 (&cursor, &byte))
+      side->alert_bytes[side->n_alert_bytes++] = byte;
+  } else if (side->record_type == RECORD_HANDSHAKE && !side->is_quiet) {
+    feed_handshake_bytes (tls, side_index, data, len);
+  }
+}
+
+static void
+start_record (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  MtdCursor cursor = mtd_cursor_init (side->header, RECORD_HEADER_LEN);
+  guint8 type = 0;
+  guint16 version = 0, record_len = 0;
+  if (!mtd_cursor_read_u8 (&cursor, &type) || !mtd_cursor_read_u16 (&cursor, &version)
+      || !mtd_cursor_read_u16 (&cursor, &record_len)
+      || !is_record_header_valid (type, version, record_len)) {
+    note (tls, MTD_ANOMALY_TLS_BAD_RECORD);
+    side->is_lost = TRUE;
+    side->header_len = 0;
+    return;
+  }
+  side->record_type = type;
+  side->record_len = record_len;
+  side->record_remaining = record_len;
+  side->n_alert_bytes = 0;
+  /* TLS 1.3 ChangeCipherSpec records stay in clear (RFC 8446 §5). */
+  side->is_record_encrypted = side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC;
+}
+
+/* An SSLv2 ClientHello is one record; it only tells us who the client is and what it offers. */
+static gboolean
+consume_sslv2_hello (MtdTls *tls, guint side_index, MtdCursor *stream)
+{
+  TlsSide *side = &tls->sides[side_index];
+  guint8 first = 0, second = 0, message_type = 0;
+  guint16 version = 0;
+  MtdCursor peek = *stream;
+  if (!mtd_cursor_read_u8 (&peek, &first) || !mtd_cursor_read_u8 (&peek, &second)
+      || !mtd_cursor_read_u8 (&peek, &message_type) || !mtd_cursor_read_u16 (&peek, &version))
+    return FALSE;
+  gsize record_len = ((gsize) (first & 0x7F) << 8) | second;
+  tls->is_sslv2_client_hello = TRUE;
+  tls->client_side = (gint) side_index;
+  tls->client_legacy_version = version;
+  tls->client_max_version = version;
+  side->has_client_hello = TRUE;
+  side->client_hello_frame = tls->current_frame;
+  /* The rest of the record is skipped as a record body of an unparsed type. */
+  if (!mtd_cursor_skip (stream, 2))
+    return FALSE;
+  side->record_type = 0;
+  side->record_len = record_len;
+  side->record_remaining = record_len;
+  side->is_record_encrypted = FALSE;
+  side->header_len = RECORD_HEADER_LEN;
+  return TRUE;
+}
+
+void
+mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guint64 frame,
+              gint64 ts_usec)
+{
+  g_return_if_fail (side_index < 2);
+  TlsSide *side = &tls->sides[side_index];
+  tls->current_frame = frame;
+  tls->current_ts_usec = ts_usec;
+  MtdCursor stream = mtd_cursor_init (data, len);
+  if (!side->is_tls || side->is_lost) {
+    /* Start, or resynchronise after a gap, only where a record plainly begins: at the start of
+     * a delivered segment. */
+    gboolean may_start_anywhere = side->is_tls || tls->is_midstream
+                                  || tls->sides[1 - side_index].is_tls;
+    gboolean is_start = may_start_anywhere ? looks_like_record_boundary (data, len)
+                                           : mtd_tls_looks_like_start (data, len);
+    if (!is_start)
+      return;
+    side->is_tls = TRUE;
+    side->is_lost = FALSE;
+    side->header_len = 0;
+    side->record_remaining = 0;
+    if (looks_like_sslv2_client_hello (data, len) && !side->has_client_hello
+        && !consume_sslv2_hello (tls, side_index, &stream))
+      return;
+  }
+  while (!mtd_cursor_is_empty (&stream)) {
+    if (side->header_len < RECORD_HEADER_LEN) {
+      gsize n_take = MIN (RECORD_HEADER_LEN - side->header_len, mtd_cursor_remaining (&stream));
+      if (!mtd_cursor_copy_bytes (&stream, side->header + side->header_len, n_take))
+        return;
+      side->header_len += (guint) n_take;
+      if (side->header_len < RECORD_HEADER_LEN)
+        return;
+      start_record (tls, side_index);
+      if (side->is_lost) {
+        note (tls, MTD_ANOMALY_TLS_LOST_SYNC);
+        return;
+      }
+    }
+    gsize n_body = MIN (side->record_remaining, mtd_cursor_remaining (&stream));
+    const guint8 *body = NULL;
+    if (!mtd_cursor_read_bytes (&stream, n_body, &body))
+      return;
+    if (n_body > 0)
+      feed_record_body (tls, side_index, body, n_body);
+    side->record_remaining -= n_body;
+    if (side->record_remaining == 0) {
+      finish_record (tls, side_index);
+      side->header_len = 0;
+    }
+  }
+  if (mtd_tls_is_handshake_over (tls)) {
+    side_go_quiet (tls, 0);
+    side_go_quiet (tls, 1);
+  }
+}
+
+void
+mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
+{
+  g_return_if_fail (side_index < 2);
+  TlsSide *side = &tls->sides[side_index];
+  if (!side->is_tls || side->is_lost)
+    return;
+  /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
+   * body costs nothing; anywhere else the framing is gone. */
+  if (len > 0 && side->header_len == RECORD_HEADER_LEN && len < side->record_remaining
+      && (side->is_record_encrypted || side->record_type == RECORD_APPLICATION_DATA)) {
+    side->record_remaining -= len;
+    return;
+  }
+  side->is_lost = TRUE;
+  side->header_len = 0;
+  side->record_remaining = 0;
+  side->n_skip_message = 0;
+  if (side->message_buffer != NULL)
+    g_byte_array_set_size (side->message_buffer, 0);
+  note (tls, MTD_ANOMALY_TLS_LOST_SYNC);
+}
+
+void
+mtd_tls_set_midstream (MtdTls *tls, gboolean is_midstream)
+{
+  tls->is_midstream = is_midstream;
+}
+
+gint
+mtd_tls_client_side (const MtdTls *tls)
+{
+  return tls->client_side;
+}
+
+gboolean
+mtd_tls_has_seen_tls (const MtdTls *tls)
+{
+  return tls->sides[0].is_tls || tls->sides[1].is_tls;
+}
+
+gboolean
+mtd_tls_is_side_quiet (const MtdTls *tls, guint side_index)
+{
+  g_return_val_if_fail (side_index < 2, FALSE);
+  return tls->sides[side_index].is_quiet;
+}
+
+/* ---- Conclusions --------------------------------------------------------------------------- */
+
+static void
+verdict_set (MtdVerdict *verdict, gint value, MtdHow how, const char *reason)
+{
+  verdict->value = value;
+  verdict->how = how;
+  g_free (verdict->reason);
+  verdict->reason = g_strdup (reason);
+}
+
+static void
+verdict_add_frame (MtdVerdict *verdict, guint64 frame)
+{
+  if (frame == 0 || verdict->n_frames >= MTD_MAX_EVIDENCE_FRAMES)
+    return;
+  for (guint i = 0; i < verdict->n_frames; i++)
+    if (verdict->frames[i] == frame)
+      return;
+  verdict->frames[verdict->n_frames++] = frame;
+}
+
+static GPtrArray *
+copy_strings (const GPtrArray *strings)
+{
+  GPtrArray *copy = g_ptr_array_new_full (strings->len, g_free);
+  for (guint i = 0; i < strings->len; i++)
+    g_ptr_array_add (copy, g_strdup (g_ptr_array_index (strings, i)));
+  return copy;
+}
+
+static GPtrArray *
+copy_chain (const GPtrArray *chain)
+{
+  GPtrArray *copy = g_ptr_array_new_full (chain->len, (GDestroyNotify) mtd_cert_unref);
+  for (guint i = 0; i < chain->len; i++)
+    g_ptr_array_add (copy, mtd_cert_ref (g_ptr_array_index (chain, i)));
+  return copy;
+}
+
+/* TLS 1.2 and older: CertificateRequest and the client's Certificate are in clear
+ * (RFC 5246 §7.4.4, §7.4.6). */
+static void
+conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
+                MtdTlsFacts *facts)
+{
+  MtdVerdict *requested = &facts->requested;
+  MtdVerdict *presented = &facts->presented;
+  if (server->has_certificate_request) {
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_OBSERVED, NULL);
+    verdict_add_frame (requested, server->certificate_request_frame);
+  } else if (client->has_certificate) {
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED,
+                 "the client sent a Certificate message, which a client only sends when the "
+                 "server asks for one (RFC 5246 §7.4.6); the request itself is not in the "
+                 "capture");
+    verdict_add_frame (requested, client->certificate_frame);
+  } else if (server->has_server_hello_done) {
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_OBSERVED, NULL);
+    verdict_add_frame (requested, server->server_hello_done_frame);
+  } else if (tls->is_session_resumed || (server->has_server_hello && server->has_ccs)) {
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_OBSERVED,
+                 "an abbreviated handshake resumed an earlier session: no certificates are "
+                 "exchanged in it (RFC 5246 §7.3)");
+    verdict_add_frame (requested, server->server_hello_frame);
+  } else if (!server->has_server_hello) {
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE,
+                 "the server's handshake messages are not in the capture");
+  } else {
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE,
+                 "the server's flight ended before its ServerHelloDone");
+  }
+
+  if (client->has_certificate) {
+    verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
+                 MTD_HOW_OBSERVED, NULL);
+    verdict_add_frame (presented, client->certificate_frame);
+  } else if (client->has_client_key_exchange) {
+    /* RFC 5246 §7.4.6: the client's Certificate comes before its ClientKeyExchange. */
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED,
+                 "the client went on to its key exchange without a Certificate message");
+    verdict_add_frame (presented, client->client_key_exchange_frame);
+  } else if (requested->value == MTD_REQUESTED_NO) {
+    verdict_set (presented, MTD_PRESENTED_NO, requested->how,
+                 "no certificate was requested, so none is sent");
+  } else if (client->has_ccs) {
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED,
+                 "the client finished its handshake without a Certificate message");
+  } else {
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 client->is_tls ? "the client's answer is not in the capture"
+                                : "the client's side of the handshake is not in the capture");
+  }
+  /* SSL 3.0 clients may answer with a no_certificate alert instead (RFC 6101 §5.4.2). */
+  for (guint i = 0; i < tls->alerts->len; i++) {
+    const MtdTlsAlert *alert = &g_array_index (tls->alerts, MtdTlsAlert, i);
+    if (!alert->is_encrypted && alert->description == 41 && presented->value != MTD_PRESENTED_YES
+        && &tls->sides[(guint) alert->is_from_client] == client) {
+      verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED,
+                   "the client answered with a no_certificate alert (SSL 3.0)");
+      verdict_add_frame (presented, alert->frame);
+    }
+  }
+  if (client->n_handshake_after_finished > 0 || server->n_handshake_after_finished > 0) {
+    guint64 frame = server->renegotiation_frame != 0 ? server->renegotiation_frame
+                                                     : client->renegotiation_frame;
+    char *reason = g_strdup_printf (
+        "the connection renegotiated (encrypted handshake records from frame %" G_GUINT64_FORMAT
+        "); a certificate may have been requested and sent inside it, which only a key log "
+        "can show",
+        frame);
+    if (requested->value != MTD_REQUESTED_YES) {
+      verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+      verdict_add_frame (requested, frame);
+    }
+    if (presented->value != MTD_PRESENTED_YES) {
+      verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+      verdict_add_frame (presented, frame);
+    }
+    g_free (reason);
+  }
+}
+
+/* TLS 1.3 without keys: the client's first encrypted flight is Finished alone when no
+ * certificate was requested, an empty Certificate and Finished when one was requested and none
+ * given, and Certificate, CertificateVerify and Finished when one was sent (RFC 8446 §4.4).
+ * Each record adds one content-type byte and the AEAD tag (§5.2). */
+static void
+conclude_tls13 (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
+                MtdTlsFacts *facts)
+{
+  MtdVerdict *requested = &facts->requested;
+  MtdVerdict *presented = &facts->presented;
+  gsize hash_len = 0, tag_len = 0;
+  if (!mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len)) {
+    const char *reason = "the cipher suite is not one whose record sizes this version knows";
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+    return;
+  }
+  const gsize finished_len = 4 + hash_len;
+  /* Certificate with an empty context and an empty list: 4 + 1 + 3 bytes. */
+  const gsize empty_certificate_len = 8;
+  const gsize overhead = 1 + tag_len;
+  /* The client's flight is what it encrypts after the server's first encrypted record. */
+  const RecordNote *flight[MAX_RECORD_NOTES];
+  guint n_flight = 0;
+  for (guint i = 0; i < client->n_notes; i++)
+    if (client->notes[i].type == RECORD_APPLICATION_DATA
+        && client->notes[i].frame >= server->first_encrypted_record_frame
+        && server->first_encrypted_record_frame != 0)
+      flight[n_flight++] = &client->notes[i];
+
+  if (tls->has_early_data_offer && client->n_notes > n_flight) {
+    const char *reason = "the client sent 0-RTT early data, whose records cannot be told apart "
+                         "from its handshake flight by size";
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+    return;
+  }
+  if (n_flight == 0) {
+    const char *reason = server->first_encrypted_record_frame == 0
+                             ? "the server's encrypted flight is not in the capture"
+                             : "the client's encrypted flight is not in the capture";
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+    return;
+  }
+  gsize first_len = flight[0]->len;
+  gsize second_len = n_flight > 1 ? flight[1]->len : 0;
+  if (first_len == finished_len + overhead) {
+    g_autofree char *reason = g_strdup_printf (
+        "the client's first encrypted record is %zu bytes: exactly a Finished message "
+        "(%zu bytes, + 1 content-type byte + %zu-byte tag), so it sent no Certificate, which it "
+        "must when asked (RFC 8446 §4.4.2)",
+        first_len, finished_len, tag_len);
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_INFERRED, reason);
+    verdict_add_frame (requested, flight[0]->frame);
+    verdict_add_frame (presented, flight[0]->frame);
+    if (tls->has_psk) {
+      verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_INFERRED,
+                   "the session was resumed with a pre-shared key, and a server that "
+                   "authenticates with a PSK must not request a certificate (RFC 8446 §4.3.2)");
+    }
+  } else if ((first_len == empty_certificate_len + overhead
+              && (second_len == 0 || second_len == finished_len + overhead))
+             || first_len == empty_certificate_len + finished_len + overhead) {
+    g_autofree char *reason = g_strdup_printf (
+        "the client's first encrypted record is %zu bytes: a Certificate message with an empty "
+        "list (%zu bytes + 1 content-type byte + %zu-byte tag)%s; a client sends a Certificate "
+        "only when asked (RFC 8446 §4.4.2)",
+        first_len, empty_certificate_len, tag_len,
+        first_len == empty_certificate_len + overhead ? ", then a Finished record"
+                                                      : " together with its Finished");
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_EMPTY, MTD_HOW_INFERRED, reason);
+    verdict_add_frame (requested, flight[0]->frame);
+    verdict_add_frame (presented, flight[0]->frame);
+  } else if (first_len >= MIN_CERTIFICATE_RECORD_LEN) {
+    g_autofree char *reason = g_strdup_printf (
+        "the client's first encrypted record is %zu bytes, far more than a Finished "
+        "(%zu bytes with overhead): it carries a Certificate with at least one certificate, "
+        "which a client sends only when asked (RFC 8446 §4.4.2)",
+        first_len, finished_len + overhead);
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_YES, MTD_HOW_INFERRED, reason);
+    verdict_add_frame (requested, flight[0]->frame);
+    verdict_add_frame (presented, flight[0]->frame);
+    if (n_flight > 1)
+      verdict_add_frame (presented, flight[1]->frame);
+  } else {
+    g_autofree char *reason = g_strdup_printf (
+        "the client's first encrypted record is %zu bytes, which matches no unpadded flight "
+        "(Finished alone would be %zu, an empty Certificate %zu): padding or coalesced "
+        "records; a key log would settle it",
+        first_len, finished_len + overhead, empty_certificate_len + overhead);
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_add_frame (requested, flight[0]->frame);
+  }
+  if (requested->value == MTD_REQUESTED_NO && tls->has_pha_offer) {
+    const char *reason = "the first handshake requested no certificate, but the client offered "
+                         "post_handshake_auth (RFC 8446 §4.6.2), so the server may ask later "
+                         "inside encrypted records, which only a key log can show";
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+  }
+}
+
+/* Encrypted alerts are known only by size: in TLS 1.3 an alert record carries 2 bytes, one
+ * content-type byte and the tag, and its outer type is application_data (RFC 8446 §5.2).
+ * Returns TRUE when the server's first record after the client's flight is such an alert: the
+ * server rejected the flight instead of sending tickets or data. */
+static gboolean
+add_inferred_tls13_alerts (const MtdTls *tls, guint client_index, MtdTlsFacts *facts)
+{
+  gsize hash_len = 0, tag_len = 0;
+  if (!mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len))
+    return FALSE;
+  const TlsSide *client = &tls->sides[client_index];
+  const TlsSide *server = &tls->sides[1 - client_index];
+  /* The client's flight starts with its first record after the server's encrypted flight. */
+  guint64 flight_frame = 0;
+  for (guint i = 0; i < client->n_notes && flight_frame == 0; i++)
+    if (server->first_encrypted_record_frame != 0
+        && client->notes[i].frame >= server->first_encrypted_record_frame)
+      flight_frame = client->notes[i].frame;
+  if (flight_frame == 0)
+    return FALSE;
+  const gsize alert_record_len = 2 + 1 + tag_len;
+  gboolean is_rejected = FALSE;
+  gboolean is_first_server_record = TRUE;
+  for (guint side_index = 0; side_index < 2; side_index++) {
+    const TlsSide *side = &tls->sides[side_index];
+    gboolean is_client = side_index == client_index;
+    for (guint i = 0; i < side->n_notes; i++) {
+      const RecordNote *record = &side->notes[i];
+      /* Only records after the client's flight began: the server's own handshake flight has
+       * no message of alert size that stands alone. */
+      if (record->type != RECORD_APPLICATION_DATA || record->frame < flight_frame)
+        continue;
+      gboolean is_alert = record->len == alert_record_len;
+      if (!is_client && record->frame > flight_frame) {
+        if (is_first_server_record && is_alert)
+          is_rejected = TRUE;
+        is_first_server_record = FALSE;
+      }
+      if (!is_alert)
+        continue;
+      MtdTlsAlert alert = { 0 };
+      alert.frame = record->frame;
+      alert.is_from_client = is_client;
+      alert.is_encrypted = TRUE;
+      g_array_append_val (facts->alerts, alert);
+    }
+  }
+  return is_rejected;
+}
+
+static gint
+compare_alert_frames (gconstpointer a, gconstpointer b)
+{
+  const MtdTlsAlert *x = a, *y = b;
+  return x->frame < y->frame ? -1 : x->frame > y->frame ? 1 : 0;
+}
+
+MtdTlsFacts *
+mtd_tls_conclude (const MtdTls *tls, guint client_index, gint64 capture_end_usec)
+{
+  g_return_val_if_fail (client_index < 2, NULL);
+  const TlsSide *client = &tls->sides[client_index];
+  const TlsSide *server = &tls->sides[1 - client_index];
+  MtdTlsFacts *facts = g_new0 (MtdTlsFacts, 1);
+  facts->version = server->has_server_hello ? tls->server_version : 0;
+  facts->client_max_version = tls->client_max_version;
+  facts->is_sslv2_client_hello = tls->is_sslv2_client_hello;
+  facts->sni = g_strdup (tls->sni);
+  facts->alpn_offered = copy_strings (tls->alpn_offered);
+  facts->alpn = g_strdup (tls->alpn);
+  facts->cipher_suite = tls->cipher_suite;
+  facts->has_cipher_suite = tls->has_cipher_suite && server->has_server_hello;
+  facts->has_post_handshake_auth_offer = tls->has_pha_offer;
+  facts->is_resumed = tls->is_session_resumed || tls->has_psk;
+  facts->is_handshake_complete = mtd_tls_is_handshake_over (tls) && !tls->has_fatal_alert;
+  facts->has_renegotiation = client->n_handshake_after_finished > 0
+                             || server->n_handshake_after_finished > 0;
+  facts->client_hello_frame = client->client_hello_frame;
+  facts->server_hello_frame = server->server_hello_frame;
+  facts->acceptable_cas = copy_strings (tls->acceptable_cas);
+  facts->cert_types = copy_strings (tls->cert_types);
+  facts->signature_algorithms_requested = copy_strings (tls->cr_signature_algorithms);
+  facts->client_chain = copy_chain (client->chain);
+  facts->server_chain = copy_chain (server->chain);
+  facts->has_client_certificate_verify = client->has_certificate_verify;
+  facts->client_certificate_verify_frame = client->certificate_verify_frame;
+  facts->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
+  for (guint i = 0; i < tls->alerts->len; i++) {
+    MtdTlsAlert alert = g_array_index (tls->alerts, MtdTlsAlert, i);
+    /* In TLS 1.3 encrypted alerts ride in application_data records and are inferred below. */
+    alert.is_from_client = (guint) alert.is_from_client == client_index;
+    g_array_append_val (facts->alerts, alert);
+  }
+
+  gboolean is_tls13 = facts->version == VERSION_TLS13 || (facts->version >> 8) == 0x7F;
+  if (is_tls13 && !client->has_certificate) {
+    conclude_tls13 (tls, client, server, facts);
+    if (add_inferred_tls13_alerts (tls, client_index, facts))
+      facts->is_handshake_complete = FALSE;
+  } else {
+    conclude_clear (tls, client, server, facts);
+  }
+  g_array_sort (facts->alerts, compare_alert_frames);
+  (void) capture_end_usec;
+  return facts;
+}

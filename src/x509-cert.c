@@ -1,0 +1,532 @@
+/* x509-cert.c: DER certificates to MtdCert facts through OpenSSL libcrypto, and their cache.
+ *
+ * Follows RFC 5280 (certificate fields, §4.1.2.5 validity, §4.2.1.6 subjectAltName), RFC 4514 /
+ * RFC 2253 (distinguished names as strings) and RFC 5952 (IPv6 text form, via inet_ntop).
+ * No ASN.1 is decoded here: every byte of the certificate is read by libcrypto.
+ */
+#include "mtd-x509.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+G_DEFINE_QUARK (mtd-x509-error-quark, mtd_x509_error)
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509, X509_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_NAME, X509_NAME_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIO, BIO_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIGNUM, BN_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GENERAL_NAMES, GENERAL_NAMES_free)
+
+enum {
+  SHA1_LEN = 20,
+  SHA256_LEN = 32,
+};
+
+/* RFC 2253 as OpenSSL prints it, but with non-ASCII characters kept as UTF-8 instead of \XX
+ * escapes: reports are UTF-8 and a support engineer must read "Müller", not "M\C3\BCller". */
+#define NAME_PRINT_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+
+/* The reason of the oldest error on OpenSSL's queue (the innermost cause), then an empty queue,
+ * so that one bad certificate leaves nothing behind for the next caller. */
+static const char *
+openssl_take_reason (void)
+{
+  unsigned long code = ERR_get_error ();
+  const char *reason = code != 0 ? ERR_reason_error_string (code) : NULL;
+  ERR_clear_error ();
+  return reason != NULL ? reason : "unknown reason";
+}
+
+static void
+hex_upper (const guint8 *bytes, gsize bytes_len, char *out)
+{
+  static const char digits[] = "0123456789ABCDEF";
+  for (gsize i = 0; i < bytes_len; i++)
+    {
+      out[2 * i] = digits[bytes[i] >> 4];
+      out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+  out[2 * bytes_len] = '\0';
+}
+
+static gboolean
+digest_bytes (const EVP_MD *md, const guint8 *der, gsize der_len, guint8 *out)
+{
+  unsigned int out_len = 0;
+  return EVP_Digest (der, der_len, out, &out_len, md, NULL) == 1
+         && out_len == (unsigned int) EVP_MD_get_size (md);
+}
+
+/* Strings inside certificates are attacker-chosen bytes; keep control characters (the report
+ * layer escapes them) but never hand on invalid UTF-8: each bad byte, NUL included, becomes
+ * U+FFFD so that "a.example\0.evil" stays visibly different from "a.example". */
+static char *
+utf8_from_asn1_string (const ASN1_STRING *string)
+{
+  const char *data = (const char *) ASN1_STRING_get0_data (string);
+  int data_len = ASN1_STRING_length (string);
+  if (data == NULL || data_len <= 0)
+    return g_strdup ("");
+  return g_utf8_make_valid (data, data_len);
+}
+
+/* RFC 2253 text of a Name; NULL only when OpenSSL cannot print it (out of memory: since 3.0,
+ * d2i already rejects BMP and Universal strings that do not convert to UTF-8). */
+static char *
+name_to_string (const X509_NAME *name)
+{
+  g_autoptr (BIO) mem = BIO_new (BIO_s_mem ());
+  char *text = NULL;
+  long text_len = 0;
+
+  if (mem == NULL || X509_NAME_print_ex (mem, name, 0, NAME_PRINT_FLAGS) < 0)
+    {
+      ERR_clear_error ();
+      return NULL;
+    }
+  text_len = BIO_get_mem_data (mem, &text);
+  if (text == NULL || text_len <= 0)
+    return g_strdup (""); /* an empty Name, as a CA list may hold */
+  /* OpenSSL converts every string type to UTF-8 (T61String as Latin-1); checking again keeps the
+   * promise that reports only ever get valid UTF-8. */
+  return g_utf8_make_valid (text, text_len);
+}
+
+static char *
+object_to_dotted (const ASN1_OBJECT *object)
+{
+  int text_len = OBJ_obj2txt (NULL, 0, object, 1);
+  if (text_len <= 0)
+    return g_strdup ("?");
+  char *text = g_malloc ((gsize) text_len + 1);
+  OBJ_obj2txt (text, text_len + 1, object, 1);
+  return text;
+}
+
+static char *
+ip_to_string (const ASN1_OCTET_STRING *address)
+{
+  const guint8 *bytes = ASN1_STRING_get0_data (address);
+  int bytes_len = ASN1_STRING_length (address);
+  char text[INET6_ADDRSTRLEN] = "";
+
+  if (bytes_len == 4 && inet_ntop (AF_INET, bytes, text, sizeof text) != NULL)
+    return g_strconcat ("IP:", text, NULL);
+  if (bytes_len == 16 && inet_ntop (AF_INET6, bytes, text, sizeof text) != NULL)
+    return g_strconcat ("IP:", text, NULL);
+
+  /* RFC 5280 §4.2.1.6 allows only 4 or 16 octets here; show any other length as hex. */
+  g_autofree char *hex = g_malloc (2 * (gsize) MAX (bytes_len, 0) + 1);
+  hex_upper (bytes, (gsize) MAX (bytes_len, 0), hex);
+  return g_strconcat ("IP:", hex, NULL);
+}
+
+static char *
+general_name_to_string (const GENERAL_NAME *general_name)
+{
+  int type = 0;
+  void *value = GENERAL_NAME_get0_value (general_name, &type);
+
+  switch (type)
+    {
+    case GEN_DNS:
+      {
+        g_autofree char *text = utf8_from_asn1_string (value);
+        return g_strconcat ("DNS:", text, NULL);
+      }
+    case GEN_EMAIL:
+      {
+        g_autofree char *text = utf8_from_asn1_string (value);
+        return g_strconcat ("email:", text, NULL);
+      }
+    case GEN_URI:
+      {
+        g_autofree char *text = utf8_from_asn1_string (value);
+        return g_strconcat ("URI:", text, NULL);
+      }
+    case GEN_IPADD:
+      return ip_to_string (value);
+    case GEN_DIRNAME:
+      {
+        g_autofree char *text = name_to_string (value);
+        return g_strconcat ("DirName:", text != NULL ? text : "?", NULL);
+      }
+    case GEN_RID:
+      {
+        g_autofree char *text = object_to_dotted (value);
+        return g_strconcat ("RID:", text, NULL);
+      }
+    case GEN_OTHERNAME:
+      {
+        /* Client certificates issued for Entra ID / AD users carry the user principal name here
+         * (Microsoft's otherName 1.3.6.1.4.1.311.20.2.3, a UTF8String). */
+        const OTHERNAME *other = value;
+        if (OBJ_obj2nid (other->type_id) == NID_ms_upn && other->value != NULL
+            && other->value->type == V_ASN1_UTF8STRING)
+          {
+            g_autofree char *text = utf8_from_asn1_string (other->value->value.utf8string);
+            return g_strconcat ("othername:UPN:", text, NULL);
+          }
+        g_autofree char *oid = object_to_dotted (other->type_id);
+        return g_strconcat ("othername:", oid, NULL);
+      }
+    case GEN_X400:
+      return g_strdup ("X400Name");
+    case GEN_EDIPARTY:
+      return g_strdup ("EdiPartyName");
+    default:
+      return g_strdup ("unknown");
+    }
+}
+
+static gboolean
+read_sans (X509 *x509, GPtrArray *sans, GError **error)
+{
+  int critical = 0;
+  g_autoptr (GENERAL_NAMES) names = X509_get_ext_d2i (x509, NID_subject_alt_name, &critical, NULL);
+
+  if (names == NULL)
+    {
+      if (critical == -1)
+        {
+          ERR_clear_error ();
+          return TRUE;
+        }
+      /* RFC 5280 §4.2: "A certificate MUST NOT include more than one instance of a particular
+       * extension." */
+      if (critical == -2)
+        {
+          ERR_clear_error ();
+          g_set_error_literal (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                               "certificate has more than one subjectAltName extension");
+          return FALSE;
+        }
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                   "certificate has a malformed subjectAltName extension: %s",
+                   openssl_take_reason ());
+      return FALSE;
+    }
+
+  for (int i = 0; i < sk_GENERAL_NAME_num (names); i++)
+    g_ptr_array_add (sans, general_name_to_string (sk_GENERAL_NAME_value (names, i)));
+  return TRUE;
+}
+
+static gboolean
+read_time (const ASN1_TIME *asn1_time, const char *field, gint64 *out, GError **error)
+{
+  struct tm tm = { 0 };
+
+  if (asn1_time == NULL || ASN1_TIME_to_tm (asn1_time, &tm) != 1)
+    {
+      ERR_clear_error ();
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                   "certificate has an unreadable %s time", field);
+      return FALSE;
+    }
+  *out = (gint64) timegm (&tm);
+  return TRUE;
+}
+
+static char *
+serial_to_hex (X509 *x509)
+{
+  g_autoptr (BIGNUM) serial = ASN1_INTEGER_to_BN (X509_get0_serialNumber (x509), NULL);
+  if (serial == NULL)
+    {
+      ERR_clear_error ();
+      return g_strdup ("");
+    }
+  char *openssl_hex = BN_bn2hex (serial);
+  if (openssl_hex == NULL)
+    {
+      ERR_clear_error ();
+      return g_strdup ("");
+    }
+  /* BN_bn2hex writes whole bytes in uppercase, as `openssl x509 -serial` and Azure show them. */
+  char *hex = g_strdup (openssl_hex);
+  OPENSSL_free (openssl_hex);
+  return hex;
+}
+
+static void
+cert_free (MtdCert *cert)
+{
+  g_free (cert->subject);
+  g_free (cert->issuer);
+  g_free (cert->serial_hex);
+  g_clear_pointer (&cert->sans, g_ptr_array_unref);
+  g_free (cert);
+}
+
+/* Parses DER whose SHA-256 the caller has already computed (the cache needs it as its key). */
+static MtdCert *
+cert_new_with_sha256 (const guint8 *der, gsize der_len, const guint8 *sha256, GError **error)
+{
+  const unsigned char *end = der;
+  guint8 sha1[SHA1_LEN];
+
+  if (der_len > LONG_MAX)
+    {
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_NOT_DER,
+                   "not a DER certificate: %" G_GSIZE_FORMAT " bytes is too large", der_len);
+      return NULL;
+    }
+
+  ERR_clear_error ();
+  g_autoptr (X509) x509 = d2i_X509 (NULL, &end, (long) der_len);
+  if (x509 == NULL)
+    {
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_NOT_DER, "not a DER certificate: %s",
+                   openssl_take_reason ());
+      return NULL;
+    }
+  /* A certificate is one DER value (RFC 5280 §4.1); bytes after it mean the framing around it
+   * (a TLS Certificate entry, a header) lied about its length. */
+  gsize consumed = (gsize) (end - der);
+  if (consumed != der_len)
+    {
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_NOT_DER,
+                   "not a DER certificate: %" G_GSIZE_FORMAT " bytes follow its end",
+                   der_len - consumed);
+      return NULL;
+    }
+
+  g_autoptr (MtdCert) cert = g_new0 (MtdCert, 1);
+  cert->ref_count = 1;
+  cert->der_len = der_len;
+  cert->sans = g_ptr_array_new_with_free_func (g_free);
+
+  if (!read_time (X509_get0_notBefore (x509), "notBefore", &cert->not_before, error)
+      || !read_time (X509_get0_notAfter (x509), "notAfter", &cert->not_after, error)
+      || !read_sans (x509, cert->sans, error))
+    return NULL;
+
+  cert->subject = name_to_string (X509_get_subject_name (x509));
+  cert->issuer = name_to_string (X509_get_issuer_name (x509));
+  if (cert->subject == NULL || cert->issuer == NULL)
+    {
+      g_set_error_literal (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                           "certificate has a subject or issuer that cannot be printed");
+      return NULL;
+    }
+  cert->serial_hex = serial_to_hex (x509);
+
+  /* Thumbprints are hashes of the bytes as sent (what Windows and the Azure portal compute), not
+   * of OpenSSL's re-encoding, which X509_digest would hash and which differs for BER input. */
+  if (!digest_bytes (EVP_sha1 (), der, der_len, sha1))
+    {
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                   "could not compute the SHA-1 thumbprint: %s", openssl_take_reason ());
+      return NULL;
+    }
+  hex_upper (sha1, SHA1_LEN, cert->sha1_hex);
+  hex_upper (sha256, SHA256_LEN, cert->sha256_hex);
+
+  return g_steal_pointer (&cert);
+}
+
+static gboolean
+sha256_or_error (const guint8 *der, gsize der_len, guint8 *out, GError **error)
+{
+  if (digest_bytes (EVP_sha256 (), der, der_len, out))
+    return TRUE;
+  g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+               "could not compute the SHA-256 of the certificate: %s", openssl_take_reason ());
+  return FALSE;
+}
+
+MtdCert *
+mtd_cert_new_from_der (const guint8 *der, gsize der_len, GError **error)
+{
+  guint8 sha256[SHA256_LEN];
+
+  g_return_val_if_fail (der != NULL || der_len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!sha256_or_error (der, der_len, sha256, error))
+    return NULL;
+  return cert_new_with_sha256 (der, der_len, sha256, error);
+}
+
+MtdCert *
+mtd_cert_ref (MtdCert *cert)
+{
+  g_return_val_if_fail (cert != NULL, NULL);
+  g_atomic_int_inc (&cert->ref_count);
+  return cert;
+}
+
+void
+mtd_cert_unref (MtdCert *cert)
+{
+  if (cert != NULL && g_atomic_int_dec_and_test (&cert->ref_count))
+    cert_free (cert);
+}
+
+/* RFC 5280 §4.1.2.5: the validity period is "the period of time from notBefore through notAfter,
+ * inclusive". */
+MtdCertValidity
+mtd_cert_validity_at (const MtdCert *cert, gint64 unix_seconds)
+{
+  g_return_val_if_fail (cert != NULL, MTD_CERT_EXPIRED);
+
+  if (unix_seconds < cert->not_before)
+    return MTD_CERT_NOT_YET_VALID;
+  if (unix_seconds > cert->not_after)
+    return MTD_CERT_EXPIRED;
+  return MTD_CERT_VALID;
+}
+
+const char *
+mtd_cert_validity_name (MtdCertValidity validity)
+{
+  switch (validity)
+    {
+    case MTD_CERT_VALID:
+      return "valid";
+    case MTD_CERT_EXPIRED:
+      return "expired";
+    case MTD_CERT_NOT_YET_VALID:
+      return "not_yet_valid";
+    default:
+      return "unknown";
+    }
+}
+
+char *
+mtd_format_utc (gint64 unix_seconds)
+{
+  time_t when = (time_t) unix_seconds;
+  struct tm tm = { 0 };
+
+  if ((gint64) when != unix_seconds || gmtime_r (&when, &tm) == NULL)
+    return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_seconds);
+  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+char *
+mtd_dn_from_der (const guint8 *der, gsize der_len)
+{
+  const unsigned char *end = der;
+
+  g_return_val_if_fail (der != NULL || der_len == 0, NULL);
+
+  if (der_len > LONG_MAX)
+    return NULL;
+  ERR_clear_error ();
+  g_autoptr (X509_NAME) name = d2i_X509_NAME (NULL, &end, (long) der_len);
+  if (name == NULL || (gsize) (end - der) != der_len)
+    {
+      ERR_clear_error ();
+      return NULL;
+    }
+  return name_to_string (name);
+}
+
+/* The SHA-256 of a certificate's DER, as a hash table key. */
+typedef struct {
+  guint8 digest[SHA256_LEN];
+} CacheKey;
+
+struct _MtdCertCache {
+  GHashTable *by_sha256; /* CacheKey* (owned) -> MtdCert* (one reference owned) */
+  guint max_entries;
+  guint64 n_hits;
+  guint64 n_misses;
+};
+
+static guint
+cache_key_hash (gconstpointer key)
+{
+  /* A SHA-256 is already uniformly spread: its first four bytes are a good hash. */
+  guint hash = 0;
+  memcpy (&hash, ((const CacheKey *) key)->digest, sizeof hash);
+  return hash;
+}
+
+static gboolean
+cache_key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (((const CacheKey *) a)->digest, ((const CacheKey *) b)->digest, SHA256_LEN) == 0;
+}
+
+MtdCertCache *
+mtd_cert_cache_new (guint max_entries)
+{
+  g_return_val_if_fail (max_entries > 0, NULL);
+
+  MtdCertCache *cache = g_new0 (MtdCertCache, 1);
+  cache->by_sha256 = g_hash_table_new_full (cache_key_hash, cache_key_equal, g_free,
+                                            (GDestroyNotify) mtd_cert_unref);
+  cache->max_entries = max_entries;
+  return cache;
+}
+
+void
+mtd_cert_cache_free (MtdCertCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_hash_table_unref (cache->by_sha256);
+  g_free (cache);
+}
+
+MtdCert *
+mtd_cert_cache_get (MtdCertCache *cache, const guint8 *der, gsize der_len, GError **error)
+{
+  CacheKey key;
+
+  g_return_val_if_fail (cache != NULL, NULL);
+  g_return_val_if_fail (der != NULL || der_len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!sha256_or_error (der, der_len, key.digest, error))
+    return NULL;
+
+  MtdCert *cached = g_hash_table_lookup (cache->by_sha256, &key);
+  if (cached != NULL)
+    {
+      cache->n_hits++;
+      return mtd_cert_ref (cached);
+    }
+
+  cache->n_misses++;
+  MtdCert *cert = cert_new_with_sha256 (der, der_len, key.digest, error);
+  if (cert == NULL)
+    return NULL;
+
+  /* Emptying the whole table is cheaper and simpler than LRU bookkeeping, and certificates still
+   * in use elsewhere live on through the references their users hold. */
+  if (g_hash_table_size (cache->by_sha256) >= cache->max_entries)
+    g_hash_table_remove_all (cache->by_sha256);
+  g_hash_table_insert (cache->by_sha256, g_memdup2 (&key, sizeof key), mtd_cert_ref (cert));
+  return cert;
+}
+
+guint64
+mtd_cert_cache_hits (const MtdCertCache *cache)
+{
+  g_return_val_if_fail (cache != NULL, 0);
+  return cache->n_hits;
+}
+
+guint64
+mtd_cert_cache_misses (const MtdCertCache *cache)
+{
+  g_return_val_if_fail (cache != NULL, 0);
+  return cache->n_misses;
+}
