@@ -45,6 +45,9 @@ void mtd_pipeline_begin_input (MtdPipeline *pipeline, guint input_index, MtdInpu
 void mtd_pipeline_add_packet (MtdPipeline *pipeline, const MtdPacket *packet);
 /* Live mode: time passes without packets (idle flows end). */
 void mtd_pipeline_tick (MtdPipeline *pipeline, gint64 now_usec);
+/* The current input ended in the middle of a packet: the connections still open are marked
+ * incomplete when they end. */
+void mtd_pipeline_mark_input_truncated (MtdPipeline *pipeline);
 /* The current input is over: its flows end and are reported. */
 void mtd_pipeline_end_input (MtdPipeline *pipeline);
 

@@ -61,6 +61,7 @@ typedef struct {
   gboolean is_sslv2_client_hello;
   char *sni;                /* owned, NULL when absent */
   GPtrArray *alpn_offered;  /* char*, owned */
+  GPtrArray *client_signature_algorithms; /* char* names from the ClientHello, owned */
   char *alpn;               /* owned, the server's choice */
   guint16 cipher_suite;
   gboolean has_cipher_suite;

@@ -76,6 +76,7 @@ mtd_tls_facts_free (MtdTlsFacts *facts)
     return;
   g_free (facts->sni);
   free_owned_array (facts->alpn_offered, g_free);
+  free_owned_array (facts->client_signature_algorithms, g_free);
   g_free (facts->alpn);
   g_free (facts->requested.reason);
   g_free (facts->presented.reason);

@@ -2,8 +2,9 @@
  *
  * Follows RFC 5246 §7.4.4 (CertificateRequest), §7.4.6 (the client's Certificate) and §7.2.2
  * (alerts), RFC 8446 §4.3.2, §4.4.2, §4.4.2.4, §4.6.2 and §6.2, RFC 9113 §3.3 (HTTP/2 with
- * prior knowledge), and App Service's documented client-certificate behaviour.  Deterministic: the same
- * facts give the same findings in the same order.  No I/O.
+ * prior knowledge), and App Service's documented client-certificate behaviour.
+ *
+ * Deterministic: the same facts give the same findings in the same order.  No I/O.
  */
 #include <string.h>
 

@@ -216,12 +216,15 @@ expire_idle (MtdFlowTable *table, gint64 now_usec)
   for (GList *link = table->lru.head; link != NULL; link = table->lru.head) {
     MtdFlow *flow = link->data;
     gint64 idle = now_usec - flow->info.last_usec;
-    gint64 limit = flow->is_closed ? TOMBSTONE_LINGER_USEC : table->limits.idle_timeout_usec;
+    /* Closed flows, and flows that only wait for the ACK of their last FIN, go soon. */
+    gboolean is_closing = flow->is_closed || (flow->has_fin[0] && flow->has_fin[1]);
+    gint64 limit = is_closing ? TOMBSTONE_LINGER_USEC : table->limits.idle_timeout_usec;
     if (idle < limit)
       break;
-    if (!flow->is_closed)
+    gboolean has_both_fins = flow->has_fin[0] && flow->has_fin[1];
+    if (!flow->is_closed && !has_both_fins)
       table->n_idle_closed++;
-    end_flow (table, flow, MTD_FLOW_END_IDLE, FALSE);
+    end_flow (table, flow, has_both_fins ? MTD_FLOW_END_FIN : MTD_FLOW_END_IDLE, FALSE);
   }
 }
 
@@ -269,6 +272,13 @@ create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
                     ? table->callbacks->on_start (flow, table->user_data)
                     : NULL;
   return flow;
+}
+
+static gboolean
+is_fin_acknowledged (const MtdReasmSide *reasm)
+{
+  /* The FIN takes the sequence number after the last data byte. */
+  return reasm->has_peer_ack && (gint32) (reasm->max_peer_ack - (reasm->fin_seq + 1)) >= 0;
 }
 
 void
@@ -357,9 +367,12 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     flow->has_fin[side] = TRUE;
     reasm->has_fin = TRUE;
     reasm->fin_seq = data_seq + (guint32) decoded->payload_wire_len;
-    if (flow->has_fin[0] && flow->has_fin[1])
-      end_flow (table, flow, MTD_FLOW_END_FIN, TRUE);
   }
+  /* The connection is over once both FINs are acknowledged (RFC 9293 §3.6), so its last ACK
+   * still belongs to it, as Wireshark counts it. */
+  if (flow->has_fin[0] && flow->has_fin[1] && is_fin_acknowledged (&flow->sides[0])
+      && is_fin_acknowledged (&flow->sides[1]))
+    end_flow (table, flow, MTD_FLOW_END_FIN, TRUE);
 }
 
 void
@@ -374,7 +387,8 @@ mtd_flow_table_end_all (MtdFlowTable *table)
   /* In order of last activity; the analysis layer sorts its output itself if it must. */
   while (table->lru.head != NULL) {
     MtdFlow *flow = table->lru.head->data;
-    end_flow (table, flow, MTD_FLOW_END_CAPTURE_END, FALSE);
+    gboolean has_both_fins = flow->has_fin[0] && flow->has_fin[1];
+    end_flow (table, flow, has_both_fins ? MTD_FLOW_END_FIN : MTD_FLOW_END_CAPTURE_END, FALSE);
   }
 }
 

@@ -196,6 +196,8 @@ read_source (MtdPipeline *pipeline, MtdSource *source, MtdInputInfo *info, guint
                                                   error->message);
       print_warning (info->path, message);
       g_ptr_array_add (info->warnings, g_steal_pointer (&message));
+      if (status == MTD_SOURCE_TRUNCATED)
+        mtd_pipeline_mark_input_truncated (pipeline);
       if (status == MTD_SOURCE_FAILED && n_packets == 0)
         is_usable = FALSE;
       break;

@@ -52,6 +52,7 @@ struct _MtdPipeline {
   guint input_index;
   MtdInputInfo *input;                   /* borrowed, the current input */
   gboolean has_warned_link_type;
+  gboolean is_input_truncated;
   gint64 last_usec;
 };
 
@@ -301,6 +302,11 @@ on_flow_end (MtdFlow *flow, gpointer state_pointer, MtdFlowEndReason reason, gpo
     mtd_http_end (state->http);
   MtdConnection *connection = build_connection (pipeline, flow, state,
                                                 mtd_flow_end_reason_name (reason));
+  if (reason == MTD_FLOW_END_CAPTURE_END && pipeline->is_input_truncated) {
+    connection->is_incomplete = TRUE;
+    mtd_connection_warn (connection, "the capture file ends in the middle of a packet while this "
+                                     "connection was open: its last bytes are missing");
+  }
   mtd_classify_flow_clear (&state->classify);
   mtd_tls_free (state->tls);
   mtd_http_free (state->http);
@@ -350,6 +356,13 @@ mtd_pipeline_begin_input (MtdPipeline *pipeline, guint input_index, MtdInputInfo
   pipeline->input_index = input_index;
   pipeline->input = info;
   pipeline->has_warned_link_type = FALSE;
+  pipeline->is_input_truncated = FALSE;
+}
+
+void
+mtd_pipeline_mark_input_truncated (MtdPipeline *pipeline)
+{
+  pipeline->is_input_truncated = TRUE;
 }
 
 void

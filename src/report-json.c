@@ -349,6 +349,7 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
                    : NULL);
   json_string (writer, "sni", tls->sni);
   json_string_array (writer, "alpn_offered", tls->alpn_offered);
+  json_string_array (writer, "client_signature_algorithms", tls->client_signature_algorithms);
   json_string (writer, "alpn", tls->alpn);
   json_string (writer, "cipher_suite",
                tls->has_cipher_suite

@@ -438,8 +438,9 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
   put_inputs (out, inputs, n_inputs);
   fprintf (out,
            "packets read: %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes): TCP %"
-           G_GUINT64_FORMAT ", UDP %" G_GUINT64_FORMAT " (QUIC %" G_GUINT64_FORMAT "), other %" G_GUINT64_FORMAT
-           ", IP fragments %" G_GUINT64_FORMAT ", cut by the snaplen %" G_GUINT64_FORMAT "\n",
+           G_GUINT64_FORMAT ", UDP %" G_GUINT64_FORMAT " (QUIC %" G_GUINT64_FORMAT "), other %"
+           G_GUINT64_FORMAT ", IP fragments %" G_GUINT64_FORMAT ", cut by the snaplen %"
+           G_GUINT64_FORMAT "\n",
            summary->n_packets, summary->n_bytes, summary->n_tcp_packets, summary->n_udp_packets,
            summary->n_quic_packets, summary->n_other_packets, summary->n_ip_fragments,
            summary->n_snaplen_truncated);

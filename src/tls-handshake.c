@@ -60,6 +60,8 @@ enum {
 #define MAX_RECORD_LEN (16384 + 2048)
 /* Encrypted records remembered per side for TLS 1.3 size inference. */
 #define MAX_RECORD_NOTES 8
+/* Alert-sized encrypted records remembered after the notes are full (a late close_notify). */
+#define MAX_LATE_ALERTS 4
 /* A minimal Certificate message holding one certificate is well above this: 4 + 1 + 3 + 3 bytes of
  * framing, a DER certificate of a few hundred bytes and 2 bytes of entry extensions. */
 #define MIN_CERTIFICATE_RECORD_LEN 200
@@ -101,6 +103,7 @@ typedef struct {
   guint64 first_encrypted_handshake_frame;
   guint n_handshake_after_finished;
   guint64 renegotiation_frame;
+  gboolean has_application_data;
   gboolean has_client_hello;
   guint64 client_hello_frame;
   gboolean has_server_hello;
@@ -120,6 +123,8 @@ typedef struct {
   guint64 client_key_exchange_frame;
   RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   guint n_notes;
+  guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
+  guint n_late_alerts;
   guint64 first_encrypted_record_frame;
 } TlsSide;
 
@@ -143,6 +148,7 @@ struct _MtdTls {
   gsize client_session_id_len;
   char *sni;
   GPtrArray *alpn_offered;
+  GPtrArray *client_signature_algorithms;
   char *alpn;
   GPtrArray *acceptable_cas;
   GPtrArray *cert_types;
@@ -189,6 +195,7 @@ mtd_tls_new (const MtdTlsLimits *limits, MtdCertCache *cache, MtdAnomalyCounts *
   side_init (&tls->sides[1]);
   tls->client_side = -1;
   tls->alpn_offered = g_ptr_array_new_with_free_func (g_free);
+  tls->client_signature_algorithms = g_ptr_array_new_with_free_func (g_free);
   tls->acceptable_cas = g_ptr_array_new_with_free_func (g_free);
   tls->cert_types = g_ptr_array_new_with_free_func (g_free);
   tls->cr_signature_algorithms = g_ptr_array_new_with_free_func (g_free);
@@ -205,6 +212,7 @@ mtd_tls_free (MtdTls *tls)
   side_clear (&tls->sides[1]);
   g_free (tls->sni);
   g_ptr_array_unref (tls->alpn_offered);
+  g_ptr_array_unref (tls->client_signature_algorithms);
   g_free (tls->alpn);
   g_ptr_array_unref (tls->acceptable_cas);
   g_ptr_array_unref (tls->cert_types);
@@ -351,6 +359,25 @@ parse_alpn_list (MtdTls *tls, MtdCursor *body, gboolean is_server)
   return mtd_cursor_is_done (&list);
 }
 
+/* RFC 8446 §4.2.3: supported_signature_algorithms<2..2^16-2> of SignatureScheme. */
+static gboolean
+parse_signature_algorithms (MtdTls *tls, MtdCursor *body, GPtrArray *names)
+{
+  MtdCursor list;
+  if (!mtd_cursor_read_prefixed16 (body, &list) || (mtd_cursor_remaining (&list) & 1))
+    return FALSE;
+  char buf[32];
+  guint16 scheme = 0;
+  while (mtd_cursor_read_u16 (&list, &scheme)) {
+    if (names->len >= tls->limits.max_list_items) {
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+      break;
+    }
+    g_ptr_array_add (names, g_strdup (mtd_tls_signature_scheme_name (scheme, buf, sizeof buf)));
+  }
+  return TRUE;
+}
+
 static gboolean
 parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
 {
@@ -407,6 +434,10 @@ parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
           tls->client_max_version = version;
       break;
     }
+    case EXT_SIGNATURE_ALGORITHMS:
+      if (!parse_signature_algorithms (tls, &data, tls->client_signature_algorithms))
+        note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      break;
     case EXT_POST_HANDSHAKE_AUTH:
       tls->has_pha_offer = TRUE;
       break;
@@ -753,7 +784,14 @@ note_encrypted_record (MtdTls *tls, TlsSide *side, guint8 type, gsize len)
     record->type = type;
     record->len = len;
     record->frame = tls->current_frame;
+    return;
   }
+  /* Past the handshake only alerts matter, and in TLS 1.3 they are known by size alone. */
+  gsize hash_len = 0, tag_len = 0;
+  if (type == RECORD_APPLICATION_DATA && side->n_late_alerts < MAX_LATE_ALERTS
+      && mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len)
+      && len == 2 + 1 + tag_len)
+    side->late_alert_frames[side->n_late_alerts++] = tls->current_frame;
 }
 
 /* Called when a record's last byte has arrived. */
@@ -792,8 +830,8 @@ finish_record (MtdTls *tls, guint side_index)
     }
     break;
   case RECORD_APPLICATION_DATA:
-    if (side->is_record_encrypted)
-      note_encrypted_record (tls, side, side->record_type, side->record_len);
+    side->has_application_data = TRUE;
+    note_encrypted_record (tls, side, side->record_type, side->record_len);
     break;
   default:
     break;
@@ -836,7 +874,10 @@ mtd_tls_is_handshake_over (const MtdTls *tls)
         return TRUE;
     return FALSE;
   }
-  return a->has_encrypted_handshake && b->has_encrypted_handshake;
+  /* TLS 1.2 and older: each side's Finished, or its application data, which may only follow its
+   * Finished (RFC 5246 §7.4.9); the latter survives a snaplen that cut the Finished. */
+  return (a->has_encrypted_handshake || a->has_application_data)
+         && (b->has_encrypted_handshake || b->has_application_data);
 }
 
 /* Feeds bytes of one record body. */
@@ -876,8 +917,11 @@ start_record (MtdTls *tls, guint side_index)
   side->record_len = record_len;
   side->record_remaining = record_len;
   side->n_alert_bytes = 0;
-  /* TLS 1.3 ChangeCipherSpec records stay in clear (RFC 8446 §5). */
-  side->is_record_encrypted = side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC;
+  /* TLS 1.3 ChangeCipherSpec records stay in clear (RFC 8446 §5).  A plaintext alert is exactly
+   * two bytes (RFC 5246 §7.2), so a longer one is encrypted even when we missed the
+   * ChangeCipherSpec that started encryption. */
+  side->is_record_encrypted = (side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC)
+                              || (type == RECORD_ALERT && record_len != 2);
 }
 
 /* An SSLv2 ClientHello is one record; it only tells us who the client is and what it offers. */
@@ -967,6 +1011,42 @@ mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guin
   }
 }
 
+/* Bytes are missing inside a cleartext handshake message (a snaplen cut it, say): its header
+ * still says which message it was, and a TLS 1.2 Certificate's first three body bytes say whether
+ * its list is empty (RFC 5246 §7.4.2).  That is enough for the verdicts. */
+static void
+salvage_partial_message (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  if (side->message_buffer == NULL || side->n_skip_message > 0)
+    return;
+  MtdCursor cursor = mtd_cursor_init (side->message_buffer->data, side->message_buffer->len);
+  guint8 type = 0;
+  guint32 body_len = 0, list_len = 0;
+  if (!mtd_cursor_read_u8 (&cursor, &type) || !mtd_cursor_read_u24 (&cursor, &body_len))
+    return;
+  switch (type) {
+  case HS_CERTIFICATE:
+    if (tls->server_version == VERSION_TLS13 || !mtd_cursor_read_u24 (&cursor, &list_len)
+        || list_len + 3 != body_len)
+      return;
+    side->has_certificate = TRUE;
+    side->certificate_frame = tls->current_frame;
+    side->is_certificate_empty = list_len == 0;
+    break;
+  case HS_CERTIFICATE_REQUEST:
+    side->has_certificate_request = TRUE;
+    side->certificate_request_frame = tls->current_frame;
+    break;
+  case HS_CLIENT_KEY_EXCHANGE:
+    side->has_client_key_exchange = TRUE;
+    side->client_key_exchange_frame = tls->current_frame;
+    break;
+  default:
+    break;
+  }
+}
+
 void
 mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
 {
@@ -975,12 +1055,19 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
   if (!side->is_tls || side->is_lost)
     return;
   /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
-   * body costs nothing; anywhere else the framing is gone. */
-  if (len > 0 && side->header_len == RECORD_HEADER_LEN && len < side->record_remaining
+   * body costs nothing (a snaplen that cut the packet, say); anywhere else the framing is gone. */
+  if (len > 0 && side->header_len == RECORD_HEADER_LEN && len <= side->record_remaining
       && (side->is_record_encrypted || side->record_type == RECORD_APPLICATION_DATA)) {
     side->record_remaining -= len;
+    if (side->record_remaining == 0) {
+      finish_record (tls, side_index);
+      side->header_len = 0;
+    }
     return;
   }
+  if (side->header_len == RECORD_HEADER_LEN && side->record_type == RECORD_HANDSHAKE
+      && !side->is_record_encrypted)
+    salvage_partial_message (tls, side_index);
   side->is_lost = TRUE;
   side->header_len = 0;
   side->record_remaining = 0;
@@ -1291,6 +1378,13 @@ add_inferred_tls13_alerts (const MtdTls *tls, guint client_index, MtdTlsFacts *f
       alert.is_encrypted = TRUE;
       g_array_append_val (facts->alerts, alert);
     }
+    for (guint i = 0; i < side->n_late_alerts; i++) {
+      MtdTlsAlert alert = { 0 };
+      alert.frame = side->late_alert_frames[i];
+      alert.is_from_client = is_client;
+      alert.is_encrypted = TRUE;
+      g_array_append_val (facts->alerts, alert);
+    }
   }
   return is_rejected;
 }
@@ -1314,6 +1408,7 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index, gint64 capture_end_usec
   facts->is_sslv2_client_hello = tls->is_sslv2_client_hello;
   facts->sni = g_strdup (tls->sni);
   facts->alpn_offered = copy_strings (tls->alpn_offered);
+  facts->client_signature_algorithms = copy_strings (tls->client_signature_algorithms);
   facts->alpn = g_strdup (tls->alpn);
   facts->cipher_suite = tls->cipher_suite;
   facts->has_cipher_suite = tls->has_cipher_suite && server->has_server_hello;
