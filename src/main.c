@@ -422,6 +422,6 @@ main (int argc, char **argv)
     g_set_prgname ("mtlsdiag live");
     return run_live (argc - 1, argv + 1);
   }
-  fprintf (stderr, "mtlsdiag: unknown command \"%s\"\n\n%s\n", argv[1], usage_summary);
+  fprintf (stderr, "mtlsdiag: unknown command \"%s\" (try \"mtlsdiag --help\")\n", argv[1]);
   return EXIT_UNUSABLE;
 }

@@ -8,6 +8,7 @@
 #include "mtd-source.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,10 @@ G_DEFINE_QUARK (mtd-source-error-quark, mtd_source_error)
 /* A large stdio buffer: libpcap reads record by record, and small reads through the cookie
  * layer would dominate the cost of reading a big file. */
 #define SOURCE_READ_BUFFER_LEN (256 * 1024)
+/* A live read waits at most this long, so that --duration and signals are noticed promptly on a
+ * quiet link.  libpcap's own timeout does not bound the wait in immediate mode, so the handle is
+ * non-blocking and we poll its descriptor. */
+#define LIVE_POLL_TIMEOUT_MS 200
 
 typedef struct {
   FILE *underlying; /* owned */
@@ -168,14 +173,18 @@ mtd_source_open_live (const char *interface, const char *bpf_filter, gint snaple
   source->is_live = TRUE;
   pcap_set_snaplen (pcap, snaplen > 0 ? snaplen : 262144);
   pcap_set_promisc (pcap, 0);
-  /* A short timeout so that --duration and signals are noticed promptly on a quiet link. */
-  pcap_set_timeout (pcap, 200);
+  pcap_set_timeout (pcap, LIVE_POLL_TIMEOUT_MS);
   pcap_set_immediate_mode (pcap, 1);
   pcap_set_buffer_size (pcap, 32 * 1024 * 1024);
   int status = pcap_activate (pcap);
   if (status < 0) {
     g_set_error (error, MTD_SOURCE_ERROR, MTD_SOURCE_ERROR_OPEN, "%s: %s", interface,
                  status == PCAP_ERROR ? pcap_geterr (pcap) : pcap_statustostr (status));
+    return NULL;
+  }
+  if (pcap_setnonblock (pcap, 1, errbuf) != 0 || pcap_get_selectable_fd (pcap) < 0) {
+    g_set_error (error, MTD_SOURCE_ERROR, MTD_SOURCE_ERROR_OPEN,
+                 "%s: cannot read the interface without blocking: %s", interface, errbuf);
     return NULL;
   }
   if (bpf_filter != NULL && bpf_filter[0] != '\0') {
@@ -227,6 +236,11 @@ mtd_source_next (MtdSource *source, MtdPacket *packet, GError **error)
   struct pcap_pkthdr *header = NULL;
   const u_char *bytes = NULL;
   int status = pcap_next_ex (source->pcap, &header, &bytes);
+  if (status == 0 && source->is_live) {
+    struct pollfd descriptor = { .fd = pcap_get_selectable_fd (source->pcap), .events = POLLIN };
+    if (poll (&descriptor, 1, LIVE_POLL_TIMEOUT_MS) > 0)
+      status = pcap_next_ex (source->pcap, &header, &bytes);
+  }
   switch (status) {
   case 1:
     source->n_frames++;

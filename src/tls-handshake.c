@@ -138,6 +138,7 @@ struct _MtdTls {
   guint16 client_max_version;
   gboolean is_sslv2_client_hello;
   guint16 server_version;       /* negotiated */
+  guint16 partial_server_version; /* legacy_version of a ServerHello cut short */
   guint16 cipher_suite;
   gboolean has_cipher_suite;
   gboolean has_psk;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
@@ -1026,6 +1027,10 @@ salvage_partial_message (MtdTls *tls, guint side_index)
   if (!mtd_cursor_read_u8 (&cursor, &type) || !mtd_cursor_read_u24 (&cursor, &body_len))
     return;
   switch (type) {
+  case HS_SERVER_HELLO:
+    if (mtd_cursor_read_u16 (&cursor, &tls->partial_server_version))
+      tls->client_side = (gint) (1 - side_index);
+    break;
   case HS_CERTIFICATE:
     if (tls->server_version == VERSION_TLS13 || !mtd_cursor_read_u24 (&cursor, &list_len)
         || list_len + 3 != body_len)
@@ -1404,6 +1409,17 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index, gint64 capture_end_usec
   const TlsSide *server = &tls->sides[1 - client_index];
   MtdTlsFacts *facts = g_new0 (MtdTlsFacts, 1);
   facts->version = server->has_server_hello ? tls->server_version : 0;
+  /* A ServerHello cut short still shows its legacy_version.  TLS 1.3 servers always put 1.2 there
+   * (RFC 8446 §4.1.3), so it is the negotiated version when lower, and 1.2 when handshake
+   * messages in clear follow it (in TLS 1.3 they are encrypted). */
+  if (facts->version == 0 && tls->partial_server_version != 0) {
+    gboolean has_clear_messages = client->has_certificate || client->has_client_key_exchange
+                                  || server->has_certificate || server->has_server_hello_done
+                                  || server->has_certificate_request;
+    if (tls->partial_server_version < VERSION_TLS12
+        || (tls->partial_server_version == VERSION_TLS12 && has_clear_messages))
+      facts->version = tls->partial_server_version;
+  }
   facts->client_max_version = tls->client_max_version;
   facts->is_sslv2_client_hello = tls->is_sslv2_client_hello;
   facts->sni = g_strdup (tls->sni);
