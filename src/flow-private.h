@@ -27,7 +27,8 @@ typedef struct {
   guint32 max_peer_ack;  /* the highest ACK the other side sent for this direction */
   guint8 *ooo_data;      /* owned, allocated on first need, capacity max_ooo_bytes */
   gsize ooo_used;
-  MtdOooSegment segments[MTD_REASM_MAX_SEGMENTS];
+  MtdOooSegment *segments; /* owned, MTD_REASM_MAX_SEGMENTS, allocated with ooo_data: most
+                            * directions never see a segment out of order */
   guint n_segments;
   guint n_stalled_packets;
 } MtdReasmSide;

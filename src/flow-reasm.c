@@ -29,6 +29,8 @@ mtd_reasm_side_clear (MtdReasmSide *side)
 {
   g_free (side->ooo_data);
   side->ooo_data = NULL;
+  g_free (side->segments);
+  side->segments = NULL;
   side->n_segments = 0;
   side->ooo_used = 0;
 }
@@ -114,8 +116,10 @@ reserve (MtdReasmSide *side, gsize max_ooo_bytes, gsize len)
 {
   if (side->n_segments >= MTD_REASM_MAX_SEGMENTS || len > max_ooo_bytes)
     return FALSE;
-  if (side->ooo_data == NULL)
+  if (side->ooo_data == NULL) {
     side->ooo_data = g_malloc (max_ooo_bytes);
+    side->segments = g_new (MtdOooSegment, MTD_REASM_MAX_SEGMENTS);
+  }
   if (max_ooo_bytes - side->ooo_used >= len)
     return TRUE;
   /* Compact: segments are few, so moving them is cheap compared with the packet work. */

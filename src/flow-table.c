@@ -26,6 +26,7 @@ struct _MtdFlow {
   gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
   gpointer state;       /* the analysis layer's, until on_end */
   GList lru_link;       /* embedded: the flow is its own queue node */
+  GQueue *queue;        /* borrowed: the table's queue the flow is in */
   MtdFlowTable *table;  /* borrowed */
   guint delivering_side;
 };
@@ -35,7 +36,11 @@ struct _MtdFlowTable {
   const MtdFlowCallbacks *callbacks; /* borrowed */
   gpointer user_data;                /* borrowed */
   GHashTable *flows;                 /* FlowKey* (inside the flow) -> MtdFlow*, owns the flows */
-  GQueue lru;                        /* of MtdFlow, idlest at the head */
+  /* Two queues of MtdFlow, idlest at the head, each with one timeout so that its head is always
+   * the next to expire: live flows (idle timeout), and closing flows and tombstones (a short
+   * linger). */
+  GQueue lru;
+  GQueue closing;
   guint n_live;                      /* flows that are not tombstones */
   guint peak_live;
   guint64 n_evicted;
@@ -137,6 +142,7 @@ mtd_flow_table_new (const MtdFlowLimits *limits, const MtdFlowCallbacks *callbac
   /* Keys live inside the values (FlowEntry), so only the values are freed. */
   table->flows = g_hash_table_new_full (flow_key_hash, flow_key_equal, NULL, flow_entry_free);
   g_queue_init (&table->lru);
+  g_queue_init (&table->closing);
   return table;
 }
 
@@ -177,6 +183,22 @@ sink_for (MtdFlow *flow, guint side)
   return sink;
 }
 
+static gboolean
+is_closing (const MtdFlow *flow)
+{
+  return flow->is_closed || (flow->has_fin[0] && flow->has_fin[1]);
+}
+
+/* Moves a flow to the tail of the queue it belongs in now. */
+static void
+touch (MtdFlowTable *table, MtdFlow *flow)
+{
+  if (flow->queue != NULL)
+    g_queue_unlink (flow->queue, &flow->lru_link);
+  flow->queue = is_closing (flow) ? &table->closing : &table->lru;
+  g_queue_push_tail_link (flow->queue, &flow->lru_link);
+}
+
 /* Ends the analysis of a flow.  The flow stays in the table as a tombstone when it closed
  * normally; otherwise it is removed. */
 static void
@@ -205,21 +227,19 @@ end_flow (MtdFlowTable *table, MtdFlow *flow, MtdFlowEndReason reason, gboolean 
     mtd_reasm_side_clear (&flow->sides[1]);
   }
   if (!keep_tombstone) {
-    g_queue_unlink (&table->lru, &flow->lru_link);
+    g_queue_unlink (flow->queue, &flow->lru_link);
     g_hash_table_remove (table->flows, &entry_of (flow)->canonical);
+  } else {
+    touch (table, flow);
   }
 }
 
 static void
-expire_idle (MtdFlowTable *table, gint64 now_usec)
+expire_queue (MtdFlowTable *table, GQueue *queue, gint64 limit_usec, gint64 now_usec)
 {
-  for (GList *link = table->lru.head; link != NULL; link = table->lru.head) {
+  for (GList *link = queue->head; link != NULL; link = queue->head) {
     MtdFlow *flow = link->data;
-    gint64 idle = now_usec - flow->info.last_usec;
-    /* Closed flows, and flows that only wait for the ACK of their last FIN, go soon. */
-    gboolean is_closing = flow->is_closed || (flow->has_fin[0] && flow->has_fin[1]);
-    gint64 limit = is_closing ? TOMBSTONE_LINGER_USEC : table->limits.idle_timeout_usec;
-    if (idle < limit)
+    if (now_usec - flow->info.last_usec < limit_usec)
       break;
     gboolean has_both_fins = flow->has_fin[0] && flow->has_fin[1];
     if (!flow->is_closed && !has_both_fins)
@@ -228,11 +248,19 @@ expire_idle (MtdFlowTable *table, gint64 now_usec)
   }
 }
 
-/* Ends the idlest flow (or tombstone) to make room. */
+static void
+expire_idle (MtdFlowTable *table, gint64 now_usec)
+{
+  expire_queue (table, &table->closing, TOMBSTONE_LINGER_USEC, now_usec);
+  expire_queue (table, &table->lru, table->limits.idle_timeout_usec, now_usec);
+}
+
+/* Ends the idlest flow to make room: a tombstone or closing flow first, they hold no analysis
+ * that is still waiting for data. */
 static void
 evict_idlest (MtdFlowTable *table)
 {
-  GList *head = table->lru.head;
+  GList *head = table->closing.head != NULL ? table->closing.head : table->lru.head;
   if (head == NULL)
     return;
   MtdFlow *flow = head->data;
@@ -265,7 +293,7 @@ create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
   info->first_frame = packet->frame_number;
   info->first_usec = packet->ts_usec;
   g_hash_table_insert (table->flows, &entry->canonical, entry);
-  g_queue_push_tail_link (&table->lru, &flow->lru_link);
+  touch (table, flow);
   table->n_live++;
   table->peak_live = MAX (table->peak_live, table->n_live);
   flow->state = table->callbacks->on_start != NULL
@@ -304,6 +332,7 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     if (!is_syn) {
       /* A late packet of a finished connection. */
       flow->info.last_usec = packet->ts_usec;
+      touch (table, flow);
       return;
     }
     end_flow (table, flow, MTD_FLOW_END_FIN, FALSE);
@@ -323,8 +352,7 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
   info->last_frame = packet->frame_number;
   info->last_usec = packet->ts_usec;
   info->n_packets++;
-  g_queue_unlink (&table->lru, &flow->lru_link);
-  g_queue_push_tail_link (&table->lru, &flow->lru_link);
+  touch (table, flow);
 
   table->current_packet = packet;
   if (table->callbacks->on_packet != NULL)
@@ -367,6 +395,8 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     flow->has_fin[side] = TRUE;
     reasm->has_fin = TRUE;
     reasm->fin_seq = data_seq + (guint32) decoded->payload_wire_len;
+    if (is_closing (flow))
+      touch (table, flow); /* it waits in the closing queue for its last ACK */
   }
   /* The connection is over once both FINs are acknowledged (RFC 9293 §3.6), so its last ACK
    * still belongs to it, as Wireshark counts it. */
@@ -385,8 +415,9 @@ void
 mtd_flow_table_end_all (MtdFlowTable *table)
 {
   /* In order of last activity; the analysis layer sorts its output itself if it must. */
-  while (table->lru.head != NULL) {
-    MtdFlow *flow = table->lru.head->data;
+  while (table->closing.head != NULL || table->lru.head != NULL) {
+    GQueue *queue = table->closing.head != NULL ? &table->closing : &table->lru;
+    MtdFlow *flow = queue->head->data;
     gboolean has_both_fins = flow->has_fin[0] && flow->has_fin[1];
     end_flow (table, flow, has_both_fins ? MTD_FLOW_END_FIN : MTD_FLOW_END_CAPTURE_END, FALSE);
   }

@@ -83,7 +83,19 @@ typedef struct {
   gint max_flows;
   gint idle_timeout_seconds;
   gboolean is_version;
+  char *interface;  /* live only */
+  char *filter;     /* live only */
 } CommonOptions;
+
+static void
+common_options_clear (CommonOptions *common)
+{
+  g_free (common->format_name);
+  g_free (common->output_path);
+  g_free (common->interface);
+  g_free (common->filter);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommonOptions, common_options_clear)
 
 static const char *usage_summary =
     "Commands:\n"
@@ -211,7 +223,7 @@ read_source (MtdPipeline *pipeline, MtdSource *source, MtdInputInfo *info, guint
 static int
 run_analyze (int argc, char **argv)
 {
-  CommonOptions common = { 0 };
+  g_auto (CommonOptions) common = { 0 };
   g_autoptr (GOptionContext) option_context = g_option_context_new ("FILE... - analyse captures");
   g_option_context_set_summary (option_context,
                                 "Reconstructs each TCP connection's TLS handshake and reports "
@@ -259,7 +271,8 @@ run_analyze (int argc, char **argv)
   }
   RunContext context = { 0 };
   context.report = mtd_report_new (format, out, MTD_VERSION);
-  MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
+  /* No live lines here, so no handshake snapshots to build. */
+  MtdPipelineCallbacks callbacks = { on_connection, NULL };
   g_autoptr (MtdPipeline) pipeline = mtd_pipeline_new (&pipeline_options, &callbacks, &context,
                                                        &error);
   if (pipeline == NULL) {
@@ -287,24 +300,20 @@ run_analyze (int argc, char **argv)
   int status = finish_report (&context, pipeline, inputs, out, has_unusable_input);
   g_clear_pointer (&pipeline, mtd_pipeline_free);
   mtd_report_free (context.report);
-  g_free (common.format_name);
-  g_free (common.output_path);
   return status;
 }
 
 static int
 run_live (int argc, char **argv)
 {
-  CommonOptions common = { 0 };
-  char *interface = NULL;
-  char *filter = NULL;
+  g_auto (CommonOptions) common = { 0 };
   gint duration_seconds = 0;
   gint64 max_packets = 0;
   gint snaplen = 0;
   GOptionEntry entries[] = {
-    { "interface", 'i', 0, G_OPTION_ARG_STRING, &interface, "Interface to capture on (required)",
+    { "interface", 'i', 0, G_OPTION_ARG_STRING, &common.interface, "Interface to capture on (required)",
       "IFACE" },
-    { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "BPF capture filter (default: tcp)",
+    { "filter", 'f', 0, G_OPTION_ARG_STRING, &common.filter, "BPF capture filter (default: tcp)",
       "BPF" },
     { "duration", 0, 0, G_OPTION_ARG_INT, &duration_seconds, "Stop after SECONDS", "SECONDS" },
     { "count", 0, 0, G_OPTION_ARG_INT64, &max_packets, "Stop after PACKETS packets", "PACKETS" },
@@ -334,6 +343,8 @@ run_live (int argc, char **argv)
     print_error (error->message);
     return EXIT_UNUSABLE;
   }
+  const char *interface = common.interface;
+  const char *filter = common.filter;
   if (interface == NULL || argc > 1 || duration_seconds < 0 || max_packets < 0) {
     print_error ("live: give an interface with -i IFACE (try \"mtlsdiag live --help\")");
     return EXIT_UNUSABLE;
@@ -393,10 +404,6 @@ run_live (int argc, char **argv)
   int status = finish_report (&context, pipeline, inputs, out, FALSE);
   g_clear_pointer (&pipeline, mtd_pipeline_free);
   mtd_report_free (context.report);
-  g_free (interface);
-  g_free (filter);
-  g_free (common.format_name);
-  g_free (common.output_path);
   return status;
 }
 

@@ -83,6 +83,8 @@ typedef struct {
   /* Stream framing */
   gboolean is_tls;        /* a TLS start was seen on this side */
   gboolean is_lost;       /* framing lost after a gap; resynchronise at a record boundary */
+  guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
+  guint n_probe;
   guint8 header[RECORD_HEADER_LEN];
   guint header_len;
   guint8 record_type;
@@ -112,6 +114,7 @@ typedef struct {
   gboolean has_certificate;
   guint64 certificate_frame;
   gboolean is_certificate_empty;
+  gboolean is_certificate_malformed;
   GPtrArray *chain;           /* MtdCert refs */
   gboolean has_certificate_request;
   guint64 certificate_request_frame;
@@ -589,14 +592,14 @@ parse_certificate (MtdTls *tls, guint side_index, MtdCursor *body)
     g_ptr_array_set_size (side->chain, 0);
     is_parsed = parse_certificate_tls13 (tls, side, *body, &n_certs);
   }
-  if (!is_parsed) {
-    g_ptr_array_set_size (side->chain, 0);
-    return FALSE;
-  }
+  /* Even a Certificate we cannot decode was sent, and says a certificate was asked for. */
   side->has_certificate = TRUE;
   side->certificate_frame = tls->current_frame;
-  side->is_certificate_empty = n_certs == 0;
-  return TRUE;
+  side->is_certificate_malformed = !is_parsed;
+  side->is_certificate_empty = is_parsed && n_certs == 0;
+  if (!is_parsed)
+    g_ptr_array_set_size (side->chain, 0);
+  return is_parsed;
 }
 
 /* CertificateRequest, RFC 5246 §7.4.4 (TLS 1.2) or RFC 4346 §7.4.4 (TLS 1.0/1.1, without
@@ -866,12 +869,24 @@ mtd_tls_is_handshake_over (const MtdTls *tls)
     gsize hash_len = 0, tag_len = 0;
     if (server->n_notes == 0 || !mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len))
       return FALSE;
-    /* The client's flight ends with its Finished: a record of exactly that size, or any record
-     * holding more than one message; a flight of more records than that is over too. */
+    /* The client's flight ends with its Finished: a record of exactly that size, an empty
+     * Certificate coalesced with it, or a third record; and the server only writes again (tickets,
+     * data, an alert) once it has read that Finished. */
     gsize finished_record_len = 4 + hash_len + 1 + tag_len;
-    for (guint i = 0; i < client->n_notes; i++)
-      if (client->notes[i].frame > server->first_encrypted_record_frame
-          && (client->notes[i].len == finished_record_len || i >= 2))
+    gsize coalesced_empty_len = 8 + 4 + hash_len + 1 + tag_len;
+    guint64 flight_frame = 0;
+    guint n_flight = 0;
+    for (guint i = 0; i < client->n_notes; i++) {
+      const RecordNote *record = &client->notes[i];
+      if (record->frame < server->first_encrypted_record_frame)
+        continue;
+      if (n_flight++ == 0)
+        flight_frame = record->frame;
+      if (record->len == finished_record_len || record->len == coalesced_empty_len || n_flight >= 3)
+        return TRUE;
+    }
+    for (guint i = 0; flight_frame != 0 && i < server->n_notes; i++)
+      if (server->notes[i].frame > flight_frame)
         return TRUE;
     return FALSE;
   }
@@ -922,7 +937,7 @@ start_record (MtdTls *tls, guint side_index)
    * two bytes (RFC 5246 §7.2), so a longer one is encrypted even when we missed the
    * ChangeCipherSpec that started encryption. */
   side->is_record_encrypted = (side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC)
-                              || (type == RECORD_ALERT && record_len != 2);
+                              || (type == RECORD_ALERT && record_len > 2);
 }
 
 /* An SSLv2 ClientHello is one record; it only tells us who the client is and what it offers. */
@@ -954,14 +969,10 @@ consume_sslv2_hello (MtdTls *tls, guint side_index, MtdCursor *stream)
   return TRUE;
 }
 
-void
-mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guint64 frame,
-              gint64 ts_usec)
+static void
+feed_stream (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
 {
-  g_return_if_fail (side_index < 2);
   TlsSide *side = &tls->sides[side_index];
-  tls->current_frame = frame;
-  tls->current_ts_usec = ts_usec;
   MtdCursor stream = mtd_cursor_init (data, len);
   if (!side->is_tls || side->is_lost) {
     /* Start, or resynchronise after a gap, only where a record plainly begins: at the start of
@@ -1005,6 +1016,36 @@ mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guin
       finish_record (tls, side_index);
       side->header_len = 0;
     }
+  }
+}
+
+void
+mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guint64 frame,
+              gint64 ts_usec)
+{
+  g_return_if_fail (side_index < 2);
+  TlsSide *side = &tls->sides[side_index];
+  tls->current_frame = frame;
+  tls->current_ts_usec = ts_usec;
+  gboolean is_searching = !side->is_tls || side->is_lost;
+  if (is_searching && (side->n_probe > 0 || len < RECORD_HEADER_LEN)) {
+    /* Whether TLS starts here takes a whole record header; keep a short segment's bytes until
+     * it is there. */
+    MtdCursor cursor = mtd_cursor_init (data, len);
+    if (side->n_probe + len < RECORD_HEADER_LEN) {
+      if (mtd_cursor_copy_bytes (&cursor, side->probe + side->n_probe, len))
+        side->n_probe += (guint) len;
+      return;
+    }
+    g_autofree guint8 *joined = g_malloc (side->n_probe + len);
+    memcpy (joined, side->probe, side->n_probe);
+    if (!mtd_cursor_copy_bytes (&cursor, joined + side->n_probe, len))
+      return;
+    gsize joined_len = side->n_probe + len;
+    side->n_probe = 0;
+    feed_stream (tls, side_index, joined, joined_len);
+  } else {
+    feed_stream (tls, side_index, data, len);
   }
   if (mtd_tls_is_handshake_over (tls)) {
     side_go_quiet (tls, 0);
@@ -1057,6 +1098,7 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
 {
   g_return_if_fail (side_index < 2);
   TlsSide *side = &tls->sides[side_index];
+  side->n_probe = 0;
   if (!side->is_tls || side->is_lost)
     return;
   /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
@@ -1180,7 +1222,12 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
                  "the server's flight ended before its ServerHelloDone");
   }
 
-  if (client->has_certificate) {
+  if (client->has_certificate && client->is_certificate_malformed) {
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 "the client sent a Certificate message whose lengths do not add up (RFC 5246 "
+                 "§7.4.2), so whether its list was empty cannot be said");
+    verdict_add_frame (presented, client->certificate_frame);
+  } else if (client->has_certificate) {
     verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
                  MTD_HOW_OBSERVED, NULL);
     verdict_add_frame (presented, client->certificate_frame);
@@ -1192,7 +1239,9 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
   } else if (requested->value == MTD_REQUESTED_NO) {
     verdict_set (presented, MTD_PRESENTED_NO, requested->how,
                  "no certificate was requested, so none is sent");
-  } else if (client->has_ccs) {
+  } else if (client->has_ccs && server->has_server_hello && tls->server_version < VERSION_TLS13) {
+    /* Only in TLS 1.2 and older does ChangeCipherSpec end the client's flight; a TLS 1.3 client
+     * sends one for middlebox compatibility before its encrypted flight (RFC 8446 D.4). */
     verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED,
                  "the client finished its handshake without a Certificate message");
   } else {
