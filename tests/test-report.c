@@ -1,0 +1,1096 @@
+/* test-report.c: unit tests of diagnose.c, conn-facts.c and the report writers on hand-built facts.
+ *
+ * Checks the findings for each client-certificate situation (RFC 5246 §7.4.6, RFC 8446 §4.4.2),
+ * that the JSON report is RFC 8259 JSON with the documented fields (parsed by python3's json
+ * module, which rejects raw control characters and, reading the file as UTF-8, invalid bytes),
+ * and that the text report lets no control character through to a terminal.  Certificates are
+ * the test PKI's in captures/pki; their expected thumbprints are computed here with GLib's SHA-1,
+ * not taken from the code under test.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "mtd-conn.h"
+#include "mtd-diagnose.h"
+#include "mtd-report.h"
+
+#define START_USEC G_GINT64_CONSTANT (1796113800123456) /* 2026-12-01T08:30:00.123456Z */
+#define START_TEXT "2026-12-01T08:30:00.123456Z"
+#define END_TEXT "2026-12-01T08:30:01.000001Z"
+
+/* A path with a quote, a backslash, C0 controls, DEL, two invalid UTF-8 sequences (a lone 0xFF
+ * and a lead byte followed by "("), then U+202E RIGHT-TO-LEFT OVERRIDE. */
+#define HOSTILE_PATH "/a\"b\\c\n\r\t\x01\x7f\xff\xc3(end\xe2\x80\xae"
+/* The same as JSON must decode it: each invalid byte becomes U+FFFD. */
+#define HOSTILE_PATH_DECODED "/a\"b\\c\n\r\t\x01\x7f\xef\xbf\xbd\xef\xbf\xbd(end\xe2\x80\xae"
+#define HOSTILE_HOST "evil\"host\\\x1b[31m"
+#define HOSTILE_WARNING "bad\x1b]0;title\x07 warning"
+
+/* ---- Building facts by hand ---------------------------------------------------------------- */
+
+typedef struct {
+  MtdCert *cert;
+  char sha1_hex[41];
+} TestCert;
+
+/* Reads a PEM certificate of the test PKI and parses its DER. */
+static TestCert
+load_cert (const char *name)
+{
+  TestCert result = { 0 };
+  g_autofree char *file_name = g_strconcat (name, ".pem", NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "captures", "pki", file_name,
+                                                 NULL);
+  g_autofree char *pem = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &pem, NULL, &error));
+  g_assert_no_error (error);
+  const char *begin = strstr (pem, "-----BEGIN CERTIFICATE-----");
+  g_assert_nonnull (begin);
+  begin += strlen ("-----BEGIN CERTIFICATE-----");
+  const char *end = strstr (begin, "-----END CERTIFICATE-----");
+  g_assert_nonnull (end);
+  g_autofree char *base64 = g_strndup (begin, (gsize) (end - begin));
+  gsize der_len = 0;
+  g_autofree guint8 *der = g_base64_decode (g_strstrip (base64), &der_len);
+  g_assert_cmpuint (der_len, >, 100);
+  g_autofree char *sha1 = g_compute_checksum_for_data (G_CHECKSUM_SHA1, der, der_len);
+  g_autofree char *sha1_upper = g_ascii_strup (sha1, -1);
+  g_strlcpy (result.sha1_hex, sha1_upper, sizeof result.sha1_hex);
+  result.cert = mtd_cert_new_from_der (der, der_len, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result.cert);
+  return result;
+}
+
+static GPtrArray *
+strings_new (const char *first, ...)
+{
+  GPtrArray *strings = g_ptr_array_new_with_free_func (g_free);
+  va_list args;
+  va_start (args, first);
+  for (const char *s = first; s != NULL; s = va_arg (args, const char *))
+    g_ptr_array_add (strings, g_strdup (s));
+  va_end (args);
+  return strings;
+}
+
+static MtdTlsFacts *
+tls_new (guint16 version, guint16 cipher_suite)
+{
+  MtdTlsFacts *tls = g_new0 (MtdTlsFacts, 1);
+  tls->version = version;
+  tls->client_max_version = version;
+  tls->cipher_suite = cipher_suite;
+  tls->has_cipher_suite = TRUE;
+  tls->sni = g_strdup ("app.example.com");
+  tls->alpn_offered = strings_new ("h2", "http/1.1", NULL);
+  tls->alpn = g_strdup ("http/1.1");
+  tls->client_hello_frame = 4;
+  tls->server_hello_frame = 6;
+  tls->acceptable_cas = strings_new (NULL);
+  tls->cert_types = strings_new (NULL);
+  tls->signature_algorithms_requested = strings_new (NULL);
+  tls->client_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
+  tls->server_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
+  tls->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
+  tls->is_handshake_complete = TRUE;
+  return tls;
+}
+
+static void
+verdict_set (MtdVerdict *verdict, gint value, MtdHow how, guint64 frame, const char *reason)
+{
+  verdict->value = value;
+  verdict->how = how;
+  verdict->n_frames = 0;
+  if (frame != 0)
+    verdict->frames[verdict->n_frames++] = frame;
+  g_free (verdict->reason);
+  verdict->reason = g_strdup (reason);
+}
+
+static void
+add_alert (MtdTlsFacts *tls, guint64 frame, gboolean is_from_client, gboolean is_encrypted,
+           guint8 level, guint8 description)
+{
+  MtdTlsAlert alert = { 0 };
+  alert.frame = frame;
+  alert.is_from_client = is_from_client;
+  alert.is_encrypted = is_encrypted;
+  alert.level = level;
+  alert.description = description;
+  g_array_append_val (tls->alerts, alert);
+}
+
+static MtdConnection *
+connection_new (guint64 id, MtdAppProtocol protocol)
+{
+  MtdConnection *connection = mtd_connection_new ();
+  connection->id = id;
+  g_strlcpy (connection->client.ip, "10.0.0.5", sizeof connection->client.ip);
+  connection->client.port = 51234;
+  g_strlcpy (connection->server.ip, "10.0.0.9", sizeof connection->server.ip);
+  connection->server.port = 443;
+  connection->first_frame = 1;
+  connection->last_frame = 14;
+  connection->start_usec = START_USEC;
+  connection->end_usec = START_USEC + 876545;
+  connection->n_packets = 14;
+  connection->n_payload_bytes[0] = 1200;
+  connection->n_payload_bytes[1] = 4800;
+  connection->app_protocol = protocol;
+  connection->end_reason = "fin";
+  return connection;
+}
+
+/* TLS 1.2: the server asks (frame 6, naming two CAs), the client sends an empty list (frame 8),
+ * the server ends with a fatal handshake_failure (frame 9). */
+static MtdConnection *
+make_tls12_empty (const TestCert *server)
+{
+  MtdConnection *connection = connection_new (3, MTD_APP_TLS);
+  connection->ndpi_protocol = g_strdup ("TLS");
+  MtdTlsFacts *tls = tls_new (0x0303, 0xC02F);
+  verdict_set (&tls->requested, MTD_REQUESTED_YES, MTD_HOW_OBSERVED, 6, NULL);
+  verdict_set (&tls->presented, MTD_PRESENTED_EMPTY, MTD_HOW_OBSERVED, 8, NULL);
+  g_ptr_array_add (tls->acceptable_cas, g_strdup ("CN=Root A"));
+  g_ptr_array_add (tls->acceptable_cas, g_strdup ("CN=Root B"));
+  g_ptr_array_add (tls->cert_types, g_strdup ("ecdsa_sign"));
+  g_ptr_array_add (tls->signature_algorithms_requested, g_strdup ("ecdsa_secp256r1_sha256"));
+  g_ptr_array_add (tls->server_chain, mtd_cert_ref (server->cert));
+  add_alert (tls, 9, FALSE, FALSE, 2, 40);
+  tls->is_handshake_complete = FALSE;
+  connection->tls = tls;
+  return connection;
+}
+
+/* TLS 1.3: request and certificate inferred from the client's 887-byte first record. */
+static MtdConnection *
+make_tls13_inferred (void)
+{
+  MtdConnection *connection = connection_new (4, MTD_APP_TLS);
+  MtdTlsFacts *tls = tls_new (0x0304, 0x1302);
+  const char *reason = "the client's first encrypted record is 887 bytes, far more than a "
+                       "Finished (69 bytes with overhead)";
+  verdict_set (&tls->requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, 8, reason);
+  verdict_set (&tls->presented, MTD_PRESENTED_YES, MTD_HOW_INFERRED, 8, reason);
+  connection->tls = tls;
+  return connection;
+}
+
+static MtdHttpExchange *
+exchange_new (const char *method, const char *host, const char *path, gint status,
+              const char *location)
+{
+  MtdHttpExchange *exchange = g_new0 (MtdHttpExchange, 1);
+  exchange->request_frame = 4;
+  exchange->method = g_strdup (method);
+  exchange->host = g_strdup (host);
+  exchange->path = g_strdup (path);
+  exchange->version = g_strdup ("HTTP/1.1");
+  exchange->status = status;
+  exchange->status_frame = status != 0 ? 6 : 0;
+  exchange->location = g_strdup (location);
+  return exchange;
+}
+
+/* Plain HTTP answered with 200; every string the wire gave is hostile. */
+static MtdConnection *
+make_http_hostile (void)
+{
+  MtdConnection *connection = connection_new (5, MTD_APP_HTTP);
+  connection->server.port = 80;
+  connection->ndpi_protocol = g_strdup ("HTTP\x1b[2J");
+  connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  g_ptr_array_add (connection->http,
+                   exchange_new ("GET", HOSTILE_HOST, HOSTILE_PATH, 200, NULL));
+  mtd_connection_warn (connection, "%s", HOSTILE_WARNING);
+  connection->anomalies.counts[MTD_ANOMALY_SNAPLEN_TRUNCATED] = 2;
+  return connection;
+}
+
+static MtdConnection *
+make_http_redirect (void)
+{
+  MtdConnection *connection = connection_new (6, MTD_APP_HTTP);
+  connection->server.port = 80;
+  connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  g_ptr_array_add (connection->http, exchange_new ("GET", "app.example.com", "/login", 301,
+                                                   "https://app.example.com/login"));
+  return connection;
+}
+
+static MtdConnection *
+make_tls12_not_requested (void)
+{
+  MtdConnection *connection = connection_new (7, MTD_APP_TLS);
+  MtdTlsFacts *tls = tls_new (0x0303, 0xC02F);
+  verdict_set (&tls->requested, MTD_REQUESTED_NO, MTD_HOW_OBSERVED, 6, NULL);
+  verdict_set (&tls->presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED, 0,
+               "no certificate was requested, so none is sent");
+  add_alert (tls, 12, FALSE, TRUE, 0, 0);
+  add_alert (tls, 14, TRUE, TRUE, 0, 0);
+  connection->tls = tls;
+  return connection;
+}
+
+/* TLS 1.2: the client presents client.pem (frame 8), the server answers unknown_ca (frame 9). */
+static MtdConnection *
+make_tls12_unknown_ca (const TestCert *client, gint64 start_usec)
+{
+  MtdConnection *connection = connection_new (8, MTD_APP_TLS);
+  connection->start_usec = start_usec;
+  MtdTlsFacts *tls = tls_new (0x0303, 0xC02F);
+  verdict_set (&tls->requested, MTD_REQUESTED_YES, MTD_HOW_OBSERVED, 6, NULL);
+  verdict_set (&tls->presented, MTD_PRESENTED_YES, MTD_HOW_OBSERVED, 8, NULL);
+  g_ptr_array_add (tls->client_chain, mtd_cert_ref (client->cert));
+  tls->has_client_certificate_verify = TRUE;
+  tls->client_certificate_verify_frame = 8;
+  add_alert (tls, 9, FALSE, FALSE, 2, 48);
+  tls->is_handshake_complete = FALSE;
+  connection->tls = tls;
+  return connection;
+}
+
+/* TLS 1.3: an empty Certificate inferred by size, then an encrypted alert from the server. */
+static MtdConnection *
+make_tls13_rejected (void)
+{
+  MtdConnection *connection = connection_new (9, MTD_APP_TLS);
+  MtdTlsFacts *tls = tls_new (0x0304, 0x1302);
+  const char *reason = "the client's first encrypted record is 25 bytes: an empty Certificate";
+  verdict_set (&tls->requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, 8, reason);
+  verdict_set (&tls->presented, MTD_PRESENTED_EMPTY, MTD_HOW_INFERRED, 8, reason);
+  add_alert (tls, 9, FALSE, TRUE, 0, 0);
+  tls->is_handshake_complete = FALSE;
+  connection->tls = tls;
+  return connection;
+}
+
+static MtdConnection *
+make_tls_unknown (void)
+{
+  MtdConnection *connection = connection_new (10, MTD_APP_TLS);
+  MtdTlsFacts *tls = tls_new (0, 0);
+  tls->has_cipher_suite = FALSE;
+  verdict_set (&tls->requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, 0,
+               "the server's handshake messages are not in the capture");
+  verdict_set (&tls->presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, 0,
+               "the client's answer is not in the capture");
+  tls->is_handshake_complete = FALSE;
+  connection->tls = tls;
+  return connection;
+}
+
+static MtdConnection *
+make_other_incomplete (void)
+{
+  MtdConnection *connection = connection_new (11, MTD_APP_OTHER);
+  connection->is_incomplete = TRUE;
+  connection->end_reason = "capture_end";
+  connection->anomalies.counts[MTD_ANOMALY_MIDSTREAM_START] = 1;
+  return connection;
+}
+
+/* ---- Diagnosis ----------------------------------------------------------------------------- */
+
+/* Checks the findings' codes and severities, in order: "code:severity" strings, NULL ended. */
+static void
+assert_findings (const MtdDiagnosis *diagnosis, ...)
+{
+  g_autoptr (GString) expected = g_string_new (NULL);
+  va_list args;
+  va_start (args, diagnosis);
+  for (const char *s = va_arg (args, const char *); s != NULL; s = va_arg (args, const char *))
+    g_string_append_printf (expected, "%s ", s);
+  va_end (args);
+  g_autoptr (GString) actual = g_string_new (NULL);
+  for (guint i = 0; i < diagnosis->findings->len; i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    g_string_append_printf (actual, "%s:%s ", finding->code,
+                            mtd_severity_name (finding->severity));
+    g_assert_nonnull (finding->message);
+  }
+  g_assert_cmpstr (actual->str, ==, expected->str);
+}
+
+static const MtdFinding *
+find (const MtdDiagnosis *diagnosis, const char *code)
+{
+  for (guint i = 0; i < diagnosis->findings->len; i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    if (g_strcmp0 (finding->code, code) == 0)
+      return finding;
+  }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static void
+test_diagnose_empty_list (void)
+{
+  TestCert server = load_cert ("server");
+  g_autoptr (MtdConnection) connection = make_tls12_empty (&server);
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_requested_empty:problem", "handshake_alert:problem", NULL);
+  g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_PROBLEM);
+  g_assert_true (mtd_diagnosis_has_problem (diagnosis));
+  const MtdFinding *empty = find (diagnosis, "cert_requested_empty");
+  g_assert_cmpuint (empty->frame, ==, 8);
+  g_assert_nonnull (strstr (empty->message, "frame 6"));
+  g_assert_nonnull (strstr (empty->message, "frame 8"));
+  g_assert_nonnull (strstr (empty->cause, "CN=Root A; CN=Root B"));
+  g_assert_nonnull (strstr (empty->cause, "WEBSITE_LOAD_CERTIFICATES"));
+  g_assert_nonnull (empty->next_check);
+  const MtdFinding *alert = find (diagnosis, "handshake_alert");
+  g_assert_cmpuint (alert->frame, ==, 9);
+  g_assert_nonnull (strstr (alert->message, "handshake_failure"));
+  g_assert_nonnull (strstr (alert->cause, "requires a client certificate"));
+  mtd_cert_unref (server.cert);
+}
+
+static void
+test_diagnose_not_sent (void)
+{
+  TestCert server = load_cert ("server");
+  g_autoptr (MtdConnection) connection = make_tls12_empty (&server);
+  verdict_set (&connection->tls->presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED, 8,
+               "the client went on to its key exchange without a Certificate message");
+  g_array_set_size (connection->tls->alerts, 0);
+  connection->tls->is_handshake_complete = TRUE;
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_requested_not_sent:problem", NULL);
+  g_assert_nonnull (strstr (find (diagnosis, "cert_requested_not_sent")->message,
+                            "no Certificate message"));
+  mtd_cert_unref (server.cert);
+}
+
+static void
+test_diagnose_tls13_inferred (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls13_inferred ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_presented:info", "tls13_inferred:info", NULL);
+  g_assert_false (mtd_diagnosis_has_problem (diagnosis));
+  g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_INFO);
+  g_assert_nonnull (strstr (find (diagnosis, "tls13_inferred")->message, "887 bytes"));
+  g_assert_nonnull (strstr (find (diagnosis, "cert_presented")->message, "encrypted (TLS 1.3)"));
+
+  /* TLS 1.2 whose certificates were cut by the snaplen: seen, but not readable. */
+  connection->tls->version = 0x0303;
+  g_autoptr (MtdDiagnosis) cut = mtd_diagnose_connection (connection);
+  assert_findings (cut, "cert_presented:info", NULL);
+  g_assert_nonnull (strstr (find (cut, "cert_presented")->message, "not in the capture"));
+}
+
+static void
+test_diagnose_tls13_rejected (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls13_rejected ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_requested_empty:problem", "handshake_alert:problem",
+                   "tls13_inferred:info", NULL);
+  const MtdFinding *alert = find (diagnosis, "handshake_alert");
+  g_assert_cmpuint (alert->frame, ==, 9);
+  g_assert_nonnull (strstr (alert->message, "encrypted alert"));
+  g_assert_nonnull (strstr (alert->cause, "certificate_required"));
+}
+
+static void
+test_diagnose_rejected (void)
+{
+  TestCert client = load_cert ("client");
+  gint64 valid_usec = (client.cert->not_before + 86400) * G_USEC_PER_SEC;
+  g_autoptr (MtdConnection) connection = make_tls12_unknown_ca (&client, valid_usec);
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_rejected:problem", "cert_presented:info", NULL);
+  const MtdFinding *rejected = find (diagnosis, "cert_rejected");
+  g_assert_cmpuint (rejected->frame, ==, 9);
+  g_assert_nonnull (strstr (rejected->message, "unknown_ca"));
+  g_assert_nonnull (strstr (rejected->cause, "CN=mtlsdiag Test Intermediate CA"));
+  const MtdFinding *presented = find (diagnosis, "cert_presented");
+  g_assert_nonnull (strstr (presented->message, "CN=mtlsdiag test client"));
+  g_assert_nonnull (strstr (presented->message, client.sha1_hex));
+
+  /* The same alert encrypted, as TLS 1.3 sends it: still a rejection of the certificate. */
+  MtdTlsAlert *alert = &g_array_index (connection->tls->alerts, MtdTlsAlert, 0);
+  alert->is_encrypted = TRUE;
+  alert->level = 0;
+  alert->description = 0;
+  g_autoptr (MtdDiagnosis) encrypted = mtd_diagnose_connection (connection);
+  assert_findings (encrypted, "cert_rejected:problem", "cert_presented:info", NULL);
+  g_assert_nonnull (strstr (find (encrypted, "cert_rejected")->message, "encrypted alert"));
+  mtd_cert_unref (client.cert);
+}
+
+static void
+test_diagnose_validity (void)
+{
+  TestCert client = load_cert ("client");
+  gint64 after_usec = (client.cert->not_after + 86400) * G_USEC_PER_SEC;
+  g_autoptr (MtdConnection) late = make_tls12_unknown_ca (&client, after_usec);
+  g_array_set_size (late->tls->alerts, 0);
+  late->tls->is_handshake_complete = TRUE;
+  g_autoptr (MtdDiagnosis) expired = mtd_diagnose_connection (late);
+  assert_findings (expired, "client_cert_expired:warning", "cert_presented:info", NULL);
+  g_assert_false (mtd_diagnosis_has_problem (expired));
+  g_assert_cmpuint (find (expired, "client_cert_expired")->frame, ==, 8);
+
+  gint64 before_usec = (client.cert->not_before - 86400) * G_USEC_PER_SEC;
+  g_autoptr (MtdConnection) early = make_tls12_unknown_ca (&client, before_usec);
+  g_array_set_size (early->tls->alerts, 0);
+  early->tls->is_handshake_complete = TRUE;
+  g_autoptr (MtdDiagnosis) not_yet = mtd_diagnose_connection (early);
+  assert_findings (not_yet, "client_cert_not_yet_valid:warning", "cert_presented:info", NULL);
+  mtd_cert_unref (client.cert);
+}
+
+static void
+test_diagnose_not_requested (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls12_not_requested ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  /* The encrypted close_notify alerts after a complete handshake are no failure. */
+  assert_findings (diagnosis, "cert_not_requested:info", NULL);
+  g_assert_false (mtd_diagnosis_has_problem (diagnosis));
+  const MtdFinding *finding = find (diagnosis, "cert_not_requested");
+  g_assert_nonnull (strstr (finding->next_check, "clientCertEnabled:clientCertEnabled"));
+  g_assert_null (strstr (finding->cause, "TLS 1.3"));
+
+  /* Over TLS 1.3 with HTTP/2 the late request through renegotiation cannot come. */
+  connection->tls->version = 0x0304;
+  g_free (connection->tls->alpn);
+  connection->tls->alpn = g_strdup ("h2");
+  g_autoptr (MtdDiagnosis) tls13 = mtd_diagnose_connection (connection);
+  g_assert_nonnull (strstr (find (tls13, "cert_not_requested")->cause,
+                            "neither TLS 1.3 nor HTTP/2"));
+}
+
+static void
+test_diagnose_unknown (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls_unknown ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "cert_unknown:warning", NULL);
+  g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_WARNING);
+  g_assert_false (mtd_diagnosis_has_problem (diagnosis));
+  g_assert_nonnull (strstr (find (diagnosis, "cert_unknown")->message,
+                            "the server's handshake messages are not in the capture"));
+}
+
+static void
+test_diagnose_http (void)
+{
+  g_autoptr (MtdConnection) plain = make_http_hostile ();
+  g_autoptr (MtdDiagnosis) plain_diagnosis = mtd_diagnose_connection (plain);
+  assert_findings (plain_diagnosis, "plain_http:problem", NULL);
+  g_assert_true (mtd_diagnosis_has_problem (plain_diagnosis));
+  g_assert_cmpuint (find (plain_diagnosis, "plain_http")->frame, ==, 4);
+
+  g_autoptr (MtdConnection) redirect = make_http_redirect ();
+  g_autoptr (MtdDiagnosis) redirect_diagnosis = mtd_diagnose_connection (redirect);
+  assert_findings (redirect_diagnosis, "http_redirected_to_https:info", NULL);
+  g_assert_false (mtd_diagnosis_has_problem (redirect_diagnosis));
+
+  /* A redirect to plain http:// is no redirect to HTTPS. */
+  MtdHttpExchange *exchange = g_ptr_array_index (redirect->http, 0);
+  g_free (exchange->location);
+  exchange->location = g_strdup ("http://app.example.com/login");
+  g_autoptr (MtdDiagnosis) http_redirect = mtd_diagnose_connection (redirect);
+  assert_findings (http_redirect, "plain_http:problem", NULL);
+
+  g_autoptr (MtdConnection) h2c = connection_new (12, MTD_APP_HTTP);
+  h2c->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  h2c->is_h2_prior_knowledge = TRUE;
+  g_autoptr (MtdDiagnosis) h2c_diagnosis = mtd_diagnose_connection (h2c);
+  assert_findings (h2c_diagnosis, "h2_prior_knowledge:info", NULL);
+}
+
+static void
+test_diagnose_incomplete (void)
+{
+  g_autoptr (MtdConnection) connection = make_other_incomplete ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  assert_findings (diagnosis, "incomplete:warning", NULL);
+  const MtdFinding *finding = find (diagnosis, "incomplete");
+  g_assert_true (g_str_has_prefix (finding->message, "Facts may be missing: "));
+  g_assert_nonnull (strstr (finding->message, "no SYN"));
+  g_assert_nonnull (strstr (finding->message, "capture ended"));
+
+  g_autoptr (MtdConnection) quiet = connection_new (13, MTD_APP_OTHER);
+  g_autoptr (MtdDiagnosis) nothing = mtd_diagnose_connection (quiet);
+  g_assert_cmpuint (nothing->findings->len, ==, 0);
+  g_assert_false (mtd_diagnosis_has_problem (nothing));
+  g_assert_false (mtd_diagnosis_has_problem (NULL));
+}
+
+/* Same facts, same findings, word for word. */
+static void
+test_diagnose_deterministic (void)
+{
+  TestCert server = load_cert ("server");
+  g_autoptr (MtdConnection) connection = make_tls12_empty (&server);
+  g_autoptr (MtdDiagnosis) first = mtd_diagnose_connection (connection);
+  g_autoptr (MtdDiagnosis) second = mtd_diagnose_connection (connection);
+  g_assert_cmpuint (first->findings->len, ==, second->findings->len);
+  for (guint i = 0; i < first->findings->len; i++) {
+    const MtdFinding *a = g_ptr_array_index (first->findings, i);
+    const MtdFinding *b = g_ptr_array_index (second->findings, i);
+    g_assert_cmpstr (a->code, ==, b->code);
+    g_assert_cmpstr (a->message, ==, b->message);
+    g_assert_cmpstr (a->cause, ==, b->cause);
+    g_assert_cmpstr (a->next_check, ==, b->next_check);
+  }
+  mtd_cert_unref (server.cert);
+}
+
+/* ---- Counters ------------------------------------------------------------------------------ */
+
+static void
+test_summary (void)
+{
+  g_assert_cmpint (mtd_summary_version_index (0x0002), ==, 0);
+  g_assert_cmpint (mtd_summary_version_index (0x0300), ==, 1);
+  g_assert_cmpint (mtd_summary_version_index (0x0301), ==, 2);
+  g_assert_cmpint (mtd_summary_version_index (0x0302), ==, 3);
+  g_assert_cmpint (mtd_summary_version_index (0x0303), ==, 4);
+  g_assert_cmpint (mtd_summary_version_index (0x0304), ==, 5);
+  g_assert_cmpint (mtd_summary_version_index (0x0305), ==, -1);
+  g_assert_cmpint (mtd_summary_version_index (0), ==, -1);
+
+  MtdSummary summary = { 0 };
+  TestCert server = load_cert ("server");
+  g_autoptr (MtdConnection) empty = make_tls12_empty (&server);
+  g_autoptr (MtdConnection) tls13 = make_tls13_inferred ();
+  g_autoptr (MtdConnection) unknown = make_tls_unknown ();
+  g_autoptr (MtdConnection) http = make_http_hostile ();
+  g_autoptr (MtdConnection) other = make_other_incomplete ();
+  http->n_http_dropped = 3;
+  mtd_summary_add_connection (&summary, empty, TRUE);
+  mtd_summary_add_connection (&summary, tls13, FALSE);
+  mtd_summary_add_connection (&summary, unknown, FALSE);
+  mtd_summary_add_connection (&summary, http, TRUE);
+  mtd_summary_add_connection (&summary, other, FALSE);
+  g_assert_cmpuint (summary.n_connections, ==, 5);
+  g_assert_cmpuint (summary.n_tls_connections, ==, 3);
+  g_assert_cmpuint (summary.n_http_connections, ==, 1);
+  g_assert_cmpuint (summary.n_http_requests, ==, 4);
+  g_assert_cmpuint (summary.n_by_version[4], ==, 1);
+  g_assert_cmpuint (summary.n_by_version[5], ==, 1);
+  g_assert_cmpuint (summary.n_version_unknown, ==, 1);
+  g_assert_cmpuint (summary.matrix[MTD_REQUESTED_YES][MTD_PRESENTED_EMPTY], ==, 1);
+  g_assert_cmpuint (summary.matrix[MTD_REQUESTED_YES][MTD_PRESENTED_YES], ==, 1);
+  g_assert_cmpuint (summary.matrix[MTD_REQUESTED_UNKNOWN][MTD_PRESENTED_UNKNOWN], ==, 1);
+  g_assert_cmpuint (summary.matrix[MTD_REQUESTED_NO][MTD_PRESENTED_NO], ==, 0);
+  g_assert_cmpuint (summary.n_alerts, ==, 1);
+  g_assert_cmpuint (summary.n_incomplete, ==, 1);
+  g_assert_cmpuint (summary.n_connections_with_problem, ==, 2);
+  g_assert_cmpuint (summary.anomalies[MTD_ANOMALY_SNAPLEN_TRUNCATED], ==, 2);
+  g_assert_cmpuint (summary.anomalies[MTD_ANOMALY_MIDSTREAM_START], ==, 1);
+  mtd_cert_unref (server.cert);
+}
+
+static void
+test_connection_lifecycle (void)
+{
+  mtd_connection_free (NULL);
+  mtd_input_info_free (NULL);
+  mtd_tls_facts_free (NULL);
+  mtd_diagnosis_free (NULL);
+  mtd_report_free (NULL);
+  g_autoptr (MtdConnection) connection = mtd_connection_new ();
+  g_assert_cmpint (connection->app_protocol, ==, MTD_APP_OTHER);
+  mtd_connection_warn (connection, "%d bytes missing at %s", 42, "frame 7");
+  g_assert_cmpuint (connection->warnings->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (connection->warnings, 0), ==, "42 bytes missing at frame 7");
+  g_assert_cmpstr (mtd_app_protocol_name (MTD_APP_TLS), ==, "tls");
+  g_assert_cmpstr (mtd_app_protocol_name (MTD_APP_HTTP), ==, "http");
+  g_assert_cmpstr (mtd_app_protocol_name (MTD_APP_OTHER), ==, "other");
+  g_autoptr (MtdInputInfo) info = mtd_input_info_new ("a.pcap");
+  g_assert_cmpstr (info->path, ==, "a.pcap");
+  g_assert_nonnull (info->warnings);
+}
+
+/* ---- Reports ------------------------------------------------------------------------------- */
+
+typedef struct {
+  TestCert server;
+  TestCert client;
+  GPtrArray *connections; /* MtdConnection*, owned */
+  MtdSummary summary;
+  MtdInputInfo *input;
+} Fixture;
+
+static void
+fixture_init (Fixture *fixture)
+{
+  memset (fixture, 0, sizeof *fixture);
+  fixture->server = load_cert ("server");
+  fixture->client = load_cert ("client");
+  fixture->connections = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_connection_free);
+  g_ptr_array_add (fixture->connections, make_tls12_empty (&fixture->server));
+  g_ptr_array_add (fixture->connections, make_tls13_inferred ());
+  g_ptr_array_add (fixture->connections, make_http_hostile ());
+  g_ptr_array_add (fixture->connections, make_http_redirect ());
+  g_ptr_array_add (fixture->connections,
+                   make_tls12_unknown_ca (&fixture->client, START_USEC));
+  for (guint i = 0; i < fixture->connections->len; i++) {
+    MtdConnection *connection = g_ptr_array_index (fixture->connections, i);
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+    mtd_summary_add_connection (&fixture->summary, connection,
+                                mtd_diagnosis_has_problem (diagnosis));
+  }
+  fixture->summary.n_packets = 42;
+  fixture->summary.n_bytes = G_MAXUINT64 - 1;
+  fixture->input = mtd_input_info_new ("capture\x1b.pcap");
+  fixture->input->link_type = g_strdup ("EN10MB");
+  fixture->input->n_packets = 42;
+  fixture->input->first_usec = START_USEC;
+  fixture->input->last_usec = START_USEC + 876545;
+  g_ptr_array_add (fixture->input->warnings, g_strdup ("the file ends inside a packet"));
+}
+
+static void
+fixture_clear (Fixture *fixture)
+{
+  g_ptr_array_unref (fixture->connections);
+  mtd_input_info_free (fixture->input);
+  mtd_cert_unref (fixture->server.cert);
+  mtd_cert_unref (fixture->client.cert);
+}
+
+/* Writes the fixture's report in a format into memory. */
+static char *
+write_report (Fixture *fixture, MtdReportFormat format, gsize *out_len)
+{
+  char *buffer = NULL;
+  size_t buffer_len = 0;
+  FILE *out = open_memstream (&buffer, &buffer_len);
+  g_assert_nonnull (out);
+  g_autoptr (MtdReport) report = mtd_report_new (format, out, "9.9.9-test");
+  for (guint i = 0; i < fixture->connections->len; i++) {
+    MtdConnection *connection = g_ptr_array_index (fixture->connections, i);
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+    mtd_report_connection (report, connection, diagnosis);
+  }
+  const MtdInputInfo *inputs[] = { fixture->input };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (mtd_report_finish (report, inputs, 1, &fixture->summary, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fclose (out), ==, 0);
+  *out_len = buffer_len;
+  return buffer;
+}
+
+/* No byte that a terminal or a JSON parser would take as a control: only '\n' below 0x20. */
+static void
+assert_no_raw_controls (const char *text, gsize text_len)
+{
+  for (gsize i = 0; i < text_len; i++) {
+    guchar c = (guchar) text[i];
+    if ((c < 0x20 && c != '\n') || c == 0x7F)
+      g_error ("raw control byte 0x%02X at offset %" G_GSIZE_FORMAT, c, i);
+  }
+  g_assert_true (g_utf8_validate (text, (gssize) text_len, NULL));
+}
+
+/* Runs a python3 script on a JSON document: the script gets the document's path and extra_args
+ * in sys.argv and must print "ok".  FALSE (test skipped) when python3 is missing. */
+static gboolean
+check_json_with_python (const char *json, gsize json_len, const char *script,
+                        const char *const *extra_args)
+{
+  g_autofree char *python = g_find_program_in_path ("python3");
+  if (python == NULL) {
+    g_test_skip ("python3 is not installed");
+    return FALSE;
+  }
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json_path = NULL;
+  gint fd = g_file_open_tmp ("test-report-XXXXXX.json", &json_path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (json_path, json, (gssize) json_len, &error));
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, python);
+  g_ptr_array_add (argv, (gpointer) "-c");
+  g_ptr_array_add (argv, (gpointer) script);
+  g_ptr_array_add (argv, json_path);
+  for (gsize i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *child_out = NULL;
+  g_autofree char *child_err = NULL;
+  gint wait_status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &child_out, &child_err, &wait_status, &error));
+  g_assert_no_error (error);
+  g_unlink (json_path);
+  if (!g_spawn_check_wait_status (wait_status, NULL))
+    g_error ("the JSON check failed:\n%s\n%s\ndocument:\n%s", child_out, child_err, json);
+  g_assert_cmpstr (child_out, ==, "ok\n");
+  return TRUE;
+}
+
+/* python3's json module reads the file as strict UTF-8 and checks the document; the expected
+ * values are asserted there, field by field. */
+static const char *const json_check_script =
+    "import json, sys\n"
+    "path, client_sha1, server_sha1, hostile_path, hostile_host = sys.argv[1:6]\n"
+    "with open(path, encoding='utf-8', errors='strict') as f:\n"
+    "    doc = json.load(f)\n"
+    "def eq(a, b):\n"
+    "    assert a == b, (a, b)\n"
+    "eq(doc['schema_version'], 1)\n"
+    "eq(doc['tool'], {'name': 'mtlsdiag', 'version': '9.9.9-test'})\n"
+    "c = {x['id']: x for x in doc['connections']}\n"
+    "eq(sorted(c), [3, 4, 5, 6, 8])\n"
+    "e = c[3]\n"
+    "eq(e['client'], {'ip': '10.0.0.5', 'port': 51234})\n"
+    "eq(e['server'], {'ip': '10.0.0.9', 'port': 443})\n"
+    "eq(e['start'], '" START_TEXT "')\n"
+    "eq(e['end'], '" END_TEXT "')\n"
+    "eq((e['first_frame'], e['last_frame'], e['packets']), (1, 14, 14))\n"
+    "eq((e['bytes_client_to_server'], e['bytes_server_to_client']), (1200, 4800))\n"
+    "eq((e['app_protocol'], e['ndpi_protocol'], e['ja3']), ('tls', 'TLS', None))\n"
+    "eq((e['incomplete'], e['end_reason'], e['starttls'], e['role_guessed']),"
+    " (False, 'fin', None, False))\n"
+    "eq((e['warnings'], e['anomalies'], e['http']), ([], {}, None))\n"
+    "eq([(f['code'], f['severity'], f['frame']) for f in e['findings']],"
+    " [('cert_requested_empty', 'problem', 8), ('handshake_alert', 'problem', 9)])\n"
+    "assert all(isinstance(f['message'], str) and f['cause'] and f['next_check']"
+    " for f in e['findings'])\n"
+    "t = e['tls']\n"
+    "eq((t['version'], t['client_max_version'], t['sslv2_client_hello']),"
+    " ('TLS 1.2', 'TLS 1.2', False))\n"
+    "eq((t['sni'], t['alpn_offered'], t['alpn']),"
+    " ('app.example.com', ['h2', 'http/1.1'], 'http/1.1'))\n"
+    "eq(t['cipher_suite'], 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256')\n"
+    "eq((t['resumed'], t['handshake_complete'], t['renegotiation'],"
+    " t['post_handshake_auth_offered']), (False, False, False, False))\n"
+    "eq((t['client_hello_frame'], t['server_hello_frame']), (4, 6))\n"
+    "eq(t['client_cert_requested'],"
+    " {'value': 'yes', 'how': 'observed', 'frames': [6], 'reason': None})\n"
+    "eq(t['client_cert_presented'],"
+    " {'value': 'empty', 'how': 'observed', 'frames': [8], 'reason': None})\n"
+    "eq(t['acceptable_cas'], ['CN=Root A', 'CN=Root B'])\n"
+    "eq((t['certificate_types'], t['signature_algorithms']),"
+    " (['ecdsa_sign'], ['ecdsa_secp256r1_sha256']))\n"
+    "eq((t['client_chain'], t['client_certificate_verify_frame']), ([], None))\n"
+    "eq(t['alerts'], [{'frame': 9, 'from': 'server', 'level': 'fatal',"
+    " 'description': 'handshake_failure', 'encrypted': False}])\n"
+    "s = t['server_chain'][0]\n"
+    "eq((s['subject'], s['issuer']), ('CN=localhost', 'CN=mtlsdiag Test Intermediate CA'))\n"
+    "eq(s['sha1'], server_sha1)\n"
+    "assert len(s['sha256']) == 64 and s['serial']\n"
+    "assert 'DNS:localhost' in s['san']\n"
+    "assert s['not_before'].endswith('Z') and s['not_after'].endswith('Z')\n"
+    "eq(s['valid_at_capture'],"
+    " 'valid' if s['not_before'] <= e['start'] <= s['not_after'] else 'not_yet_valid')\n"
+    "t = c[4]['tls']\n"
+    "eq(t['version'], 'TLS 1.3')\n"
+    "eq(t['cipher_suite'], 'TLS_AES_256_GCM_SHA384')\n"
+    "eq((t['client_cert_requested']['how'], t['client_cert_presented']['value']),"
+    " ('inferred', 'yes'))\n"
+    "assert '887 bytes' in t['client_cert_requested']['reason']\n"
+    "eq([f['code'] for f in c[4]['findings']], ['cert_presented', 'tls13_inferred'])\n"
+    "h = c[5]\n"
+    "eq((h['tls'], h['app_protocol'], h['h2_prior_knowledge'], h['http_dropped']),"
+    " (None, 'http', False, 0))\n"
+    "eq(h['ndpi_protocol'], 'HTTP\\x1b[2J')\n"
+    "eq(h['http'], [{'frame': 4, 'method': 'GET', 'host': hostile_host, 'path': hostile_path,"
+    " 'version': 'HTTP/1.1', 'status': 200, 'status_frame': 6, 'location': None}])\n"
+    "eq(h['warnings'], ['bad\\x1b]0;title\\x07 warning',"
+    " \"packets cut short by the capture's snaplen (2 times)\"])\n"
+    "eq(h['anomalies'], {'snaplen_truncated': 2})\n"
+    "eq([(f['code'], f['severity']) for f in h['findings']], [('plain_http', 'problem')])\n"
+    "r = c[6]\n"
+    "eq(r['http'][0]['status'], 301)\n"
+    "eq(r['http'][0]['location'], 'https://app.example.com/login')\n"
+    "eq([(f['code'], f['severity']) for f in r['findings']],"
+    " [('http_redirected_to_https', 'info')])\n"
+    "u = c[8]['tls']\n"
+    "eq(u['alerts'][0]['description'], 'unknown_ca')\n"
+    "eq(u['client_certificate_verify_frame'], 8)\n"
+    "eq(u['client_chain'][0]['sha1'], client_sha1)\n"
+    "eq(u['client_chain'][0]['subject'], 'CN=mtlsdiag test client')\n"
+    "eq([f['code'] for f in c[8]['findings']], ['cert_rejected', 'cert_presented'])\n"
+    "i = doc['inputs']\n"
+    "eq(i, [{'path': 'capture\\x1b.pcap', 'sha256': None, 'link_type': 'EN10MB',"
+    " 'packets': 42, 'first_time': '" START_TEXT "', 'last_time': '" END_TEXT "',"
+    " 'warnings': ['the file ends inside a packet']}])\n"
+    "m = doc['summary']\n"
+    "eq((m['packets'], m['bytes']), (42, 18446744073709551614))\n"
+    "eq((m['connections'], m['tls_connections'], m['http_connections'], m['http_requests']),"
+    " (5, 3, 2, 2))\n"
+    "eq(m['tls_versions'], {'TLS 1.2': 2, 'TLS 1.3': 1})\n"
+    "eq(m['requested_presented'], {'yes': {'yes': 2, 'empty': 1, 'no': 0, 'unknown': 0},"
+    " 'no': {'yes': 0, 'empty': 0, 'no': 0, 'unknown': 0},"
+    " 'unknown': {'yes': 0, 'empty': 0, 'no': 0, 'unknown': 0}})\n"
+    "eq((m['alerts'], m['incomplete_connections'], m['connections_with_problem']), (2, 0, 3))\n"
+    "eq(m['anomalies'], {'snaplen_truncated': 2})\n"
+    "eq(m['cert_cache'], {'hits': 0, 'misses': 0})\n"
+    "for k in ('tcp_packets', 'udp_packets', 'quic_packets', 'other_packets', 'ip_fragments',"
+    " 'snaplen_truncated_packets', 'flows_evicted', 'flows_idle_closed', 'peak_live_flows'):\n"
+    "    eq(m[k], 0)\n"
+    "print('ok')\n";
+
+static void
+test_report_json (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  gsize json_len = 0;
+  g_autofree char *json = write_report (&fixture, MTD_REPORT_JSON, &json_len);
+  assert_no_raw_controls (json, json_len);
+  /* The hostile strings are escaped, never written raw. */
+  g_assert_nonnull (strstr (json, "\\u001b[31m"));
+  g_assert_nonnull (strstr (json, "\\\"b\\\\c\\n\\r\\t\\u0001\\u007f"));
+  g_assert_nonnull (strstr (json, "\\ufffd\\ufffd(end\xe2\x80\xae\""));
+  const char *const args[] = {
+    fixture.client.sha1_hex, fixture.server.sha1_hex, HOSTILE_PATH_DECODED, HOSTILE_HOST, NULL,
+  };
+  check_json_with_python (json, json_len, json_check_script, args);
+  fixture_clear (&fixture);
+}
+
+/* Writes one connection and an empty summary as JSON into memory. */
+static char *
+write_one_json (const MtdConnection *connection, gsize *out_len)
+{
+  char *buffer = NULL;
+  size_t buffer_len = 0;
+  FILE *out = open_memstream (&buffer, &buffer_len);
+  g_autoptr (MtdReport) report = mtd_report_new (MTD_REPORT_JSON, out, "1");
+  if (connection != NULL) {
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+    mtd_report_connection (report, connection, diagnosis);
+  }
+  MtdSummary summary = { 0 };
+  g_assert_true (mtd_report_finish (report, NULL, 0, &summary, NULL));
+  g_assert_cmpint (fclose (out), ==, 0);
+  *out_len = buffer_len;
+  return buffer;
+}
+
+static void
+test_report_json_empty (void)
+{
+  gsize json_len = 0;
+  g_autofree char *json = write_one_json (NULL, &json_len);
+  check_json_with_python (json, json_len,
+                          "import json, sys\n"
+                          "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                          "assert d['connections'] == [] and d['inputs'] == [], d\n"
+                          "s = d['summary']\n"
+                          "assert s['connections'] == 0 and s['tls_versions'] == {}, s\n"
+                          "assert s['anomalies'] == {}, s\n"
+                          "print('ok')\n",
+                          NULL);
+}
+
+/* handshake_complete is null when the capture stops before the handshake could end, false when
+ * an alert or the close ended it; unknown verdicts carry their reasons. */
+static void
+test_report_json_handshake_state (void)
+{
+  g_autoptr (MtdConnection) closed = make_tls_unknown ();
+  gsize json_len = 0;
+  g_autofree char *json = write_one_json (closed, &json_len);
+  check_json_with_python (json, json_len,
+                          "import json, sys\n"
+                          "c = json.load(open(sys.argv[1], encoding='utf-8'))['connections'][0]\n"
+                          "t = c['tls']\n"
+                          "assert t['handshake_complete'] is False, t\n"
+                          "assert t['version'] is None and t['cipher_suite'] is None, t\n"
+                          "r = t['client_cert_requested']\n"
+                          "assert r == {'value': 'unknown', 'how': None, 'frames': [], 'reason':"
+                          " \"the server's handshake messages are not in the capture\"}, r\n"
+                          "assert [f['code'] for f in c['findings']] == ['cert_unknown']\n"
+                          "print('ok')\n",
+                          NULL);
+
+  g_autoptr (MtdConnection) cut = make_tls_unknown ();
+  cut->is_incomplete = TRUE;
+  cut->end_reason = "capture_end";
+  g_autofree char *cut_json = write_one_json (cut, &json_len);
+  check_json_with_python (cut_json, json_len,
+                          "import json, sys\n"
+                          "c = json.load(open(sys.argv[1], encoding='utf-8'))['connections'][0]\n"
+                          "assert c['tls']['handshake_complete'] is None, c['tls']\n"
+                          "assert (c['incomplete'], c['end_reason']) == (True, 'capture_end')\n"
+                          "assert [f['code'] for f in c['findings']] =="
+                          " ['cert_unknown', 'incomplete'], c['findings']\n"
+                          "print('ok')\n",
+                          NULL);
+}
+
+static void
+test_report_text (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  gsize text_len = 0;
+  g_autofree char *text = write_report (&fixture, MTD_REPORT_TEXT, &text_len);
+  assert_no_raw_controls (text, text_len);
+  static const char *const expected[] = {
+    "#3 TLS 1.2  10.0.0.5:51234 -> 10.0.0.9:443  frames 1-14  (sni app.example.com, alpn "
+    "http/1.1)\n",
+    "   client certificate requested: yes (observed, frame 6)  acceptable CAs: CN=Root A; "
+    "CN=Root B\n",
+    "   client certificate presented: empty list (observed, frame 8)\n",
+    "   alert: fatal handshake_failure from server (frame 9)\n",
+    "   PROBLEM cert_requested_empty: The server asked",
+    "\n      cause: ",
+    "\n      next: ",
+    "   PROBLEM handshake_alert: ",
+    "#4 TLS 1.3  ",
+    "   client certificate requested: yes (inferred, frame 8)\n",
+    "   INFO tls13_inferred: ",
+    "#5 HTTP  10.0.0.5:51234 -> 10.0.0.9:80",
+    /* The hostile strings, escaped for the terminal. */
+    "(nDPI HTTP\\x1B[2J)",
+    "   GET evil\"host\\\\\\x1B[31m/a\"b\\\\c\\x0A\\x0D\\x09\\x01\\x7F\\xFF\\xC3(end\\u{202E} "
+    "HTTP/1.1 -> 200 (frames 4, 6)\n",
+    "   warning: bad\\x1B]0;title\\x07 warning\n",
+    "   anomaly: packets cut short by the capture's snaplen (2 times)\n",
+    "   PROBLEM plain_http: ",
+    "   GET app.example.com/login HTTP/1.1 -> 301 Location https://app.example.com/login",
+    "   INFO http_redirected_to_https: ",
+    "   client certificate: CN=mtlsdiag test client  issuer CN=mtlsdiag Test Intermediate CA\n",
+    "   PROBLEM cert_rejected: ",
+    "Summary\n",
+    "input 1: capture\\x1B.pcap  EN10MB  42 packets  " START_TEXT " to " END_TEXT "\n",
+    "   warning: the file ends inside a packet\n",
+    "packets read: 42 (18446744073709551614 bytes)",
+    "connections: 5 (TLS 3, plain HTTP 2), with a client-certificate problem: 3\n",
+    "TLS versions: TLS 1.2 2, TLS 1.3 1\n",
+    "                   yes     empty        no   unknown\n",
+    "   yes                2         1         0         0\n",
+    "   no                 0         0         0         0\n",
+    "plain-HTTP requests: 2\n",
+    "anomalies:\n   snaplen_truncated: 2",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
+    if (strstr (text, expected[i]) == NULL)
+      g_error ("the text report lacks \"%s\":\n%s", expected[i], text);
+  /* The connection's client thumbprint is shown as the Azure portal shows it. */
+  g_assert_nonnull (strstr (text, fixture.client.sha1_hex));
+  fixture_clear (&fixture);
+}
+
+static void
+test_report_live_line (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  char *buffer = NULL;
+  size_t buffer_len = 0;
+  FILE *out = open_memstream (&buffer, &buffer_len);
+  for (guint i = 0; i < 3; i++) {
+    MtdConnection *connection = g_ptr_array_index (fixture.connections, i);
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+    mtd_report_live_line (out, connection, diagnosis);
+  }
+  fclose (out);
+  g_autofree char *text = buffer;
+  assert_no_raw_controls (text, buffer_len);
+  g_assert_cmpstr (text, ==,
+                   "#3 10.0.0.5:51234 -> 10.0.0.9:443 TLS 1.2 requested yes (observed) presented "
+                   "empty (observed): problem cert_requested_empty\n"
+                   "#4 10.0.0.5:51234 -> 10.0.0.9:443 TLS 1.3 requested yes (inferred) presented "
+                   "yes (inferred): info cert_presented\n"
+                   "#5 10.0.0.5:51234 -> 10.0.0.9:80 http: problem plain_http\n");
+  fixture_clear (&fixture);
+}
+
+static void
+test_report_ipv6_endpoint (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls_unknown ();
+  g_strlcpy (connection->client.ip, "::1", sizeof connection->client.ip);
+  g_strlcpy (connection->server.ip, "2001:db8::9", sizeof connection->server.ip);
+  char *buffer = NULL;
+  size_t buffer_len = 0;
+  FILE *out = open_memstream (&buffer, &buffer_len);
+  mtd_report_live_line (out, connection, NULL);
+  fclose (out);
+  g_autofree char *text = buffer;
+  g_assert_cmpstr (text, ==, "#10 [::1]:51234 -> [2001:db8::9]:443 TLS (version unknown) "
+                             "requested unknown presented unknown: ok\n");
+}
+
+static void
+test_report_parse_format (void)
+{
+  MtdReportFormat format = MTD_REPORT_JSON;
+  g_assert_true (mtd_report_parse_format ("text", &format));
+  g_assert_cmpint (format, ==, MTD_REPORT_TEXT);
+  g_assert_true (mtd_report_parse_format ("json", &format));
+  g_assert_cmpint (format, ==, MTD_REPORT_JSON);
+  g_assert_false (mtd_report_parse_format ("xml", &format));
+  g_assert_false (mtd_report_parse_format ("JSON ", &format));
+  g_assert_false (mtd_report_parse_format ("", &format));
+  g_assert_false (mtd_report_parse_format (NULL, &format));
+  g_assert_cmpint (format, ==, MTD_REPORT_JSON);
+}
+
+/* A full disk is an error of mtd_report_finish, not a silent truncation. */
+static void
+test_report_write_error (void)
+{
+  FILE *out = fopen ("/dev/full", "w");
+  if (out == NULL) {
+    g_test_skip ("/dev/full is not available");
+    return;
+  }
+  g_autoptr (MtdConnection) connection = make_tls13_inferred ();
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+  /* One connection fails when the buffer is flushed at the end, a hundred in the middle. */
+  static const guint n_connections[] = { 1, 100 };
+  for (gsize run = 0; run < G_N_ELEMENTS (n_connections) * 2; run++) {
+    MtdReportFormat format = run % 2 == 0 ? MTD_REPORT_TEXT : MTD_REPORT_JSON;
+    g_autoptr (MtdReport) report = mtd_report_new (format, out, "1");
+    for (guint i = 0; i < n_connections[run / 2]; i++)
+      mtd_report_connection (report, connection, diagnosis);
+    MtdSummary summary = { 0 };
+    g_autoptr (GError) error = NULL;
+    g_assert_false (mtd_report_finish (report, NULL, 0, &summary, &error));
+    g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC);
+    clearerr (out);
+  }
+  fclose (out);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/diagnose/empty-list", test_diagnose_empty_list);
+  g_test_add_func ("/diagnose/not-sent", test_diagnose_not_sent);
+  g_test_add_func ("/diagnose/tls13-inferred", test_diagnose_tls13_inferred);
+  g_test_add_func ("/diagnose/tls13-rejected", test_diagnose_tls13_rejected);
+  g_test_add_func ("/diagnose/rejected", test_diagnose_rejected);
+  g_test_add_func ("/diagnose/validity", test_diagnose_validity);
+  g_test_add_func ("/diagnose/not-requested", test_diagnose_not_requested);
+  g_test_add_func ("/diagnose/unknown", test_diagnose_unknown);
+  g_test_add_func ("/diagnose/http", test_diagnose_http);
+  g_test_add_func ("/diagnose/incomplete", test_diagnose_incomplete);
+  g_test_add_func ("/diagnose/deterministic", test_diagnose_deterministic);
+  g_test_add_func ("/conn/summary", test_summary);
+  g_test_add_func ("/conn/lifecycle", test_connection_lifecycle);
+  g_test_add_func ("/report/json", test_report_json);
+  g_test_add_func ("/report/json-empty", test_report_json_empty);
+  g_test_add_func ("/report/json-handshake-state", test_report_json_handshake_state);
+  g_test_add_func ("/report/text", test_report_text);
+  g_test_add_func ("/report/live-line", test_report_live_line);
+  g_test_add_func ("/report/ipv6-endpoint", test_report_ipv6_endpoint);
+  g_test_add_func ("/report/parse-format", test_report_parse_format);
+  g_test_add_func ("/report/write-error", test_report_write_error);
+  return g_test_run ();
+}
