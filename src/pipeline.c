@@ -35,6 +35,7 @@ typedef struct {
   MtdHttp *http;               /* owned, created on first need */
   gint http_client_side;
   gboolean has_plaintext_before_tls;
+  gboolean has_irc_prefix;       /* a plaintext line started with ':' (an IRC message prefix) */
   const char *starttls_protocol; /* static */
   gboolean is_handshake_reported;
 } FlowState;
@@ -102,7 +103,8 @@ contains_word (const guint8 *data, gsize len, const char *word)
   return FALSE;
 }
 
-/* Names the plaintext protocol from the client's command that asked for TLS. */
+/* Names the plaintext protocol from the client's command that asked for TLS.  SMTP and IRC
+ * (IRCv3 tls extension) both say "STARTTLS"; feed_tls tells them apart by IRC's ':' prefix. */
 static const char *
 starttls_command (const guint8 *data, gsize len)
 {
@@ -142,6 +144,10 @@ feed_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, guint side, co
   mtd_tls_feed (tls, side, data, len, packet->frame_number, packet->ts_usec);
   if (!mtd_tls_has_seen_tls (tls)) {
     state->has_plaintext_before_tls = TRUE;
+    MtdCursor cursor = mtd_cursor_init (data, len);
+    guint8 first = 0;
+    if (mtd_cursor_read_u8 (&cursor, &first) && first == ':')
+      state->has_irc_prefix = TRUE;
     const char *command = starttls_command (data, len);
     if (command != NULL)
       state->starttls_protocol = command;
@@ -149,6 +155,9 @@ feed_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, guint side, co
   }
   if (!had_tls && state->has_plaintext_before_tls && state->starttls_protocol == NULL)
     state->starttls_protocol = "unknown";
+  /* The IRC server's ':'-prefixed answer comes after the client's STARTTLS. */
+  if (!had_tls && state->has_irc_prefix && g_strcmp0 (state->starttls_protocol, "smtp") == 0)
+    state->starttls_protocol = "irc";
   if (mtd_tls_is_side_quiet (tls, side))
     mtd_flow_set_side_buffering (flow, side, FALSE);
   if (!state->is_handshake_reported && mtd_tls_is_handshake_over (tls)) {

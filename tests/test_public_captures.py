@@ -97,6 +97,33 @@ CLIENT_CERT_CASES = [
 ]
 
 
+# STARTTLS: TLS that starts inside a plaintext session, and the protocol that asked for it.
+# Each file's protocol is in its name; the README notes which ones start TLS mid-stream.  IRC
+# (IRCv3) asks with the same "STARTTLS" word as SMTP: a regression for mislabelling it smtp.
+STARTTLS_CASES = [
+    ("ndpi/ftp-start-tls.pcap", "ftp"),
+    ("ndpi/smtp-starttls.pcap", "smtp"),
+    ("ndpi/imap-starttls.pcap", "imap"),
+    ("ndpi/pop3_stls.pcap", "pop3"),
+    ("zeek/pop3-starttls.pcap", "pop3"),
+    ("zeek/smtp-starttls.pcap", "smtp"),
+    ("zeek/imap-starttls.pcap", "imap"),
+    ("zeek/xmpp-starttls.pcap", "xmpp"),
+    ("zeek/xmpp-dialback-starttls.pcap", "xmpp"),
+    ("zeek/irc-starttls.pcap", "irc"),
+]
+
+
+def check_starttls(tap, docs, rel, protocol):
+    doc = docs.get(rel)
+    if doc is None:
+        tap.ok(False, "%s: STARTTLS as %s" % (rel, protocol), "no JSON for this capture")
+        return
+    found = [c.get("starttls") for c in doc.get("connections", []) if c.get("tls")]
+    tap.ok(protocol in found, "%s: TLS found inside the plaintext session, starttls = %s"
+           % (rel, protocol), "starttls values of its TLS connections: %r" % (found,))
+
+
 def list_captures(root):
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -257,6 +284,8 @@ def main():
         docs[rel] = check_survival(tap, rel, results[rel])
     for case in CLIENT_CERT_CASES:
         check_case(tap, docs, case)
+    for rel, protocol in STARTTLS_CASES:
+        check_starttls(tap, docs, rel, protocol)
     tap.finish()
 
 
