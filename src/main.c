@@ -149,6 +149,28 @@ prepare_common (const CommonOptions *common, MtdReportFormat *format,
   return TRUE;
 }
 
+/* Parses a command's options.  Returns -1 to go on, or the exit status to end with. */
+static int
+parse_command_line (GOptionContext *option_context, CommonOptions *common, int *argc,
+                    char ***argv, MtdReportFormat *format, MtdPipelineOptions *pipeline_options)
+{
+  add_common_entries (option_context, common);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (option_context, argc, argv, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  if (common->is_version) {
+    printf ("mtlsdiag %s\n", MTD_VERSION);
+    return EXIT_NO_PROBLEM;
+  }
+  if (!prepare_common (common, format, pipeline_options, &error)) {
+    print_error (error->message);
+    return EXIT_UNUSABLE;
+  }
+  return -1;
+}
+
 static FILE *
 open_output (const char *path, GError **error)
 {
@@ -161,6 +183,24 @@ open_output (const char *path, GError **error)
                  g_strerror (saved_errno));
   }
   return out;
+}
+
+/* The report and the pipeline of one run; NULL (error printed) when nDPI cannot start.
+ * callbacks must outlive the pipeline. */
+static MtdPipeline *
+start_run (RunContext *context, MtdReportFormat format, FILE *out,
+           const MtdPipelineOptions *pipeline_options, const MtdPipelineCallbacks *callbacks)
+{
+  g_autoptr (GError) error = NULL;
+  context->report = mtd_report_new (format, out, MTD_VERSION);
+  MtdPipeline *pipeline = mtd_pipeline_new (pipeline_options, callbacks, context, &error);
+  if (pipeline == NULL) {
+    print_error (error->message);
+    g_clear_pointer (&context->report, mtd_report_free);
+    return NULL;
+  }
+  context->summary = mtd_pipeline_summary (pipeline);
+  return pipeline;
 }
 
 static int
@@ -229,22 +269,13 @@ run_analyze (int argc, char **argv)
                                 "Reconstructs each TCP connection's TLS handshake and reports "
                                 "whether a client certificate\nwas requested and presented, "
                                 "with the frames that prove it.");
-  add_common_entries (option_context, &common);
-  g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (option_context, &argc, &argv, &error)) {
-    print_error (error->message);
-    return EXIT_UNUSABLE;
-  }
-  if (common.is_version) {
-    printf ("mtlsdiag %s\n", MTD_VERSION);
-    return EXIT_NO_PROBLEM;
-  }
   MtdReportFormat format;
   MtdPipelineOptions pipeline_options;
-  if (!prepare_common (&common, &format, &pipeline_options, &error)) {
-    print_error (error->message);
-    return EXIT_UNUSABLE;
-  }
+  int early_status = parse_command_line (option_context, &common, &argc, &argv, &format,
+                                         &pipeline_options);
+  if (early_status >= 0)
+    return early_status;
+  g_autoptr (GError) error = NULL;
   if (argc < 2) {
     print_error ("analyze: no capture file given (try \"mtlsdiag analyze --help\")");
     return EXIT_UNUSABLE;
@@ -270,17 +301,12 @@ run_analyze (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
-  context.report = mtd_report_new (format, out, MTD_VERSION);
   /* No live lines here, so no handshake snapshots to build. */
   MtdPipelineCallbacks callbacks = { on_connection, NULL };
-  g_autoptr (MtdPipeline) pipeline = mtd_pipeline_new (&pipeline_options, &callbacks, &context,
-                                                       &error);
-  if (pipeline == NULL) {
-    print_error (error->message);
-    mtd_report_free (context.report);
+  g_autoptr (MtdPipeline) pipeline = start_run (&context, format, out, &pipeline_options,
+                                                &callbacks);
+  if (pipeline == NULL)
     return EXIT_UNUSABLE;
-  }
-  context.summary = mtd_pipeline_summary (pipeline);
   g_autoptr (GPtrArray) inputs
       = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
   gboolean has_unusable_input = FALSE;
@@ -327,22 +353,13 @@ run_live (int argc, char **argv)
                                 "handshake completes or fails,\nand the full report on SIGINT, "
                                 "SIGTERM, --duration or --count.");
   g_option_context_add_main_entries (option_context, entries, NULL);
-  add_common_entries (option_context, &common);
-  g_autoptr (GError) error = NULL;
-  if (!g_option_context_parse (option_context, &argc, &argv, &error)) {
-    print_error (error->message);
-    return EXIT_UNUSABLE;
-  }
-  if (common.is_version) {
-    printf ("mtlsdiag %s\n", MTD_VERSION);
-    return EXIT_NO_PROBLEM;
-  }
   MtdReportFormat format;
   MtdPipelineOptions pipeline_options;
-  if (!prepare_common (&common, &format, &pipeline_options, &error)) {
-    print_error (error->message);
-    return EXIT_UNUSABLE;
-  }
+  int early_status = parse_command_line (option_context, &common, &argc, &argv, &format,
+                                         &pipeline_options);
+  if (early_status >= 0)
+    return early_status;
+  g_autoptr (GError) error = NULL;
   const char *interface = common.interface;
   const char *filter = common.filter;
   if (interface == NULL || argc > 1 || duration_seconds < 0 || max_packets < 0) {
@@ -361,18 +378,13 @@ run_live (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
-  context.report = mtd_report_new (format, out, MTD_VERSION);
   /* Live lines must not break a JSON document on standard output. */
   context.live_out = (out == stdout && format == MTD_REPORT_JSON) ? stderr : stdout;
   MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
-  g_autoptr (MtdPipeline) pipeline = mtd_pipeline_new (&pipeline_options, &callbacks, &context,
-                                                       &error);
-  if (pipeline == NULL) {
-    print_error (error->message);
-    mtd_report_free (context.report);
+  g_autoptr (MtdPipeline) pipeline = start_run (&context, format, out, &pipeline_options,
+                                                &callbacks);
+  if (pipeline == NULL)
     return EXIT_UNUSABLE;
-  }
-  context.summary = mtd_pipeline_summary (pipeline);
 
   live_source = source;
   struct sigaction action;
