@@ -1,7 +1,9 @@
 /* source-pcap.c: capture files and live interfaces through libpcap (see mtd-source.h).
  *
- * The only file that includes pcap.h.  Offline files are opened by us and handed to libpcap as
- * a FILE* whose reads also feed a SHA-256 digest (fopencookie), so hashing costs no second pass.
+ * The only file that includes pcap.h.  A regular file is hashed (SHA-256) by a second thread
+ * that reads it beside libpcap, so the hash costs no time on the packet path when a second core
+ * is free; standard input and pipes, which can be read only once, are handed to libpcap as a
+ * FILE* whose reads also feed the digest (fopencookie).
  */
 /* fopencookie is a GNU extension; it must be asked for before any system header. */
 #define _GNU_SOURCE
@@ -32,9 +34,49 @@ typedef struct {
   EVP_MD_CTX *digest;
 } HashingReader;
 
+/* Hashes a regular file in its own thread. */
+typedef struct {
+  char *path;
+  gint is_cancelled; /* atomic */
+  char sha256_hex[65];
+} FileHasher;
+
+#define HASH_CHUNK_LEN (1024 * 1024)
+
+static gpointer
+hash_file (gpointer data)
+{
+  FileHasher *hasher = data;
+  FILE *file = fopen (hasher->path, "rb");
+  EVP_MD_CTX *digest = EVP_MD_CTX_new ();
+  g_autofree guint8 *chunk = g_malloc (HASH_CHUNK_LEN);
+  gboolean is_ok = file != NULL && digest != NULL && EVP_DigestInit_ex (digest, EVP_sha256 (), NULL);
+  while (is_ok && !g_atomic_int_get (&hasher->is_cancelled)) {
+    size_t n_read = fread (chunk, 1, HASH_CHUNK_LEN, file);
+    if (n_read > 0)
+      EVP_DigestUpdate (digest, chunk, n_read);
+    if (n_read < HASH_CHUNK_LEN) {
+      is_ok = !ferror (file);
+      break;
+    }
+  }
+  guint8 value[EVP_MAX_MD_SIZE];
+  unsigned int value_len = 0;
+  if (is_ok && !g_atomic_int_get (&hasher->is_cancelled)
+      && EVP_DigestFinal_ex (digest, value, &value_len) && value_len == 32)
+    for (guint i = 0; i < 32; i++)
+      g_snprintf (hasher->sha256_hex + 2 * i, 3, "%02X", value[i]);
+  EVP_MD_CTX_free (digest);
+  if (file != NULL)
+    fclose (file);
+  return NULL;
+}
+
 struct _MtdSource {
   pcap_t *pcap;
-  HashingReader *reader; /* NULL for live captures */
+  HashingReader *reader; /* standard input and pipes: hashed as libpcap reads */
+  GThread *hash_thread;  /* regular files: hashed beside libpcap */
+  FileHasher *hasher;
   char *read_buffer;
   gboolean is_live;
   guint64 n_frames;
@@ -102,6 +144,7 @@ mtd_source_open_file (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   gboolean is_stdin = g_strcmp0 (path, "-") == 0;
+  gboolean is_regular = FALSE;
   FILE *underlying = NULL;
   if (is_stdin) {
     underlying = fdopen (dup (STDIN_FILENO), "rb");
@@ -120,6 +163,7 @@ mtd_source_open_file (const char *path, GError **error)
     }
     /* Read-only: input files are evidence and are never modified. */
     underlying = fopen (path, "rb");
+    is_regular = S_ISREG (info.st_mode);
   }
   if (underlying == NULL) {
     int saved_errno = errno;
@@ -128,7 +172,7 @@ mtd_source_open_file (const char *path, GError **error)
     return NULL;
   }
   HashingReader *reader = NULL;
-  FILE *wrapped = open_hashing_file (underlying, &reader);
+  FILE *wrapped = is_regular ? underlying : open_hashing_file (underlying, &reader);
   if (wrapped == NULL) {
     fclose (underlying);
     g_set_error (error, MTD_SOURCE_ERROR, MTD_SOURCE_ERROR_OPEN, "%s: cannot set up reading",
@@ -155,6 +199,11 @@ mtd_source_open_file (const char *path, GError **error)
   }
   source->pcap = pcap; /* pcap_close closes wrapped, which closes underlying */
   source->reader = reader;
+  if (is_regular) {
+    source->hasher = g_new0 (FileHasher, 1);
+    source->hasher->path = g_strdup (path);
+    source->hash_thread = g_thread_new ("mtd-hash", hash_file, source->hasher);
+  }
   return g_steal_pointer (&source);
 }
 
@@ -210,6 +259,14 @@ mtd_source_free (MtdSource *source)
 {
   if (source == NULL)
     return;
+  if (source->hash_thread != NULL) {
+    g_atomic_int_set (&source->hasher->is_cancelled, 1);
+    g_thread_join (source->hash_thread);
+  }
+  if (source->hasher != NULL) {
+    g_free (source->hasher->path);
+    g_free (source->hasher);
+  }
   if (source->pcap != NULL)
     pcap_close (source->pcap);
   g_free (source->read_buffer);
@@ -219,7 +276,15 @@ mtd_source_free (MtdSource *source)
 static void
 finish_hash (MtdSource *source)
 {
-  if (source->has_final_hash || source->reader == NULL)
+  if (source->has_final_hash)
+    return;
+  if (source->hash_thread != NULL) {
+    g_thread_join (g_steal_pointer (&source->hash_thread));
+    memcpy (source->sha256_hex, source->hasher->sha256_hex, sizeof source->sha256_hex);
+    source->has_final_hash = TRUE;
+    return;
+  }
+  if (source->reader == NULL)
     return;
   guint8 digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
