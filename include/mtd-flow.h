@@ -52,6 +52,7 @@ typedef struct {
   guint max_flows;             /* live flows; the idlest is evicted beyond this */
   gint64 idle_timeout_usec;    /* a flow with no packet for this long ends */
   gsize max_ooo_bytes;         /* out-of-order bytes held per direction */
+  guint max_closed;            /* closed flows remembered (to swallow their late packets) */
 } MtdFlowLimits;
 
 void mtd_flow_limits_init_default (MtdFlowLimits *limits);

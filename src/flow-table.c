@@ -72,6 +72,8 @@ mtd_flow_limits_init_default (MtdFlowLimits *limits)
   limits->max_flows = 200000;
   limits->idle_timeout_usec = 300 * G_USEC_PER_SEC;
   limits->max_ooo_bytes = 256 * 1024;
+  /* At a few hundred bytes each, enough for 5 s of 3,000 connections a second. */
+  limits->max_closed = 16384;
 }
 
 /* The key is the same for both directions: endpoints in a canonical order. */
@@ -231,6 +233,13 @@ end_flow (MtdFlowTable *table, MtdFlow *flow, MtdFlowEndReason reason, gboolean 
     g_hash_table_remove (table->flows, &entry_of (flow)->canonical);
   } else {
     touch (table, flow);
+    /* Closed flows are remembered only up to a cap, so that a high connection rate cannot make
+     * memory grow with the capture; the oldest is forgotten first. */
+    if (table->closing.length > table->limits.max_closed && table->closing.head != NULL) {
+      MtdFlow *oldest = table->closing.head->data;
+      if (oldest != flow)
+        end_flow (table, oldest, MTD_FLOW_END_FIN, FALSE);
+    }
   }
 }
 

@@ -640,6 +640,32 @@ test_idle_timeout_with_late_packets_of_closed_flow (void)
   fixture_clear (&f);
 }
 
+/* Closed flows are remembered up to max_closed: with 2, after four connections closed, a late
+ * ACK of the newest is still swallowed, and one of the oldest (forgotten) starts a new flow. */
+static void
+test_closed_flows_are_capped (void)
+{
+  MtdFlowLimits limits;
+  mtd_flow_limits_init_default (&limits);
+  limits.max_closed = 2;
+  Fixture f;
+  fixture_init (&f, &limits);
+  for (guint conversation = 0; conversation < 4; conversation++)
+    for (gsize i = 0; i < G_N_ELEMENTS (closed_conversation); i++) {
+      Seg seg = closed_conversation[i];
+      seg.conversation = conversation;
+      feed (&f, &seg);
+    }
+  g_assert_cmpuint (f.recorder.flows->len, ==, 4);
+  Seg late_newest = { 3, TRUE, CISN + 2, SISN + 2, ACK, NULL, 0, 0, 200000 };
+  feed (&f, &late_newest);
+  g_assert_cmpuint (f.recorder.flows->len, ==, 4);
+  Seg late_oldest = { 0, TRUE, CISN + 2, SISN + 2, ACK, NULL, 0, 0, 200000 };
+  feed (&f, &late_oldest);
+  g_assert_cmpuint (f.recorder.flows->len, ==, 5);
+  fixture_clear (&f);
+}
+
 /* max_flows = 2 with a third flow: the idlest is evicted and counted. */
 static void
 test_eviction (void)
@@ -809,6 +835,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/snaplen-truncated", test_snaplen_truncated);
   g_test_add_func ("/flow/side-buffering-off", test_side_buffering_off);
   g_test_add_func ("/flow/free-ends-flows", test_free_ends_flows);
+  g_test_add_func ("/flow/closed-flows-are-capped", test_closed_flows_are_capped);
   g_test_add_func ("/flow/random-order", test_random_order);
   return g_test_run ();
 }
