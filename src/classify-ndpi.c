@@ -100,8 +100,13 @@ mtd_classify_packet (MtdClassifier *classifier, MtdClassifyFlow *flow, const gui
   ndpi_protocol protocol = ndpi_detection_process_packet (
       classifier->ndpi, flow->ndpi_flow, l3, (unsigned short) MIN (l3_len, G_MAXUINT16),
       (u_int64_t) (ts_usec / 1000));
+  /* nDPI would go on reading the server's certificate; we parse certificates ourselves and only
+   * want its verdict and the client's JA3, which it has once it has seen the ClientHello. */
+  struct ndpi_flow_struct *ndpi_flow = flow->ndpi_flow;
+  gboolean has_ja3 = ndpi_flow->protos.tls_quic.ja3_client[0] != '\0';
   gboolean has_decided = is_known (protocol)
-                         && !ndpi_extra_dissection_possible (classifier->ndpi, flow->ndpi_flow);
+                         && (has_ja3
+                             || !ndpi_extra_dissection_possible (classifier->ndpi, ndpi_flow));
   if (has_decided || flow->n_packets >= CLASSIFY_MAX_PACKETS) {
     if (!is_known (protocol)) {
       u_int8_t was_guessed = 0;

@@ -101,13 +101,23 @@ typedef struct {
 static guint
 flow_key_hash (gconstpointer pointer)
 {
-  const FlowKey *key = pointer;
-  /* FNV-1a over the key bytes: cheap and spreads ports and addresses well. */
-  const guint8 *bytes = (const guint8 *) key;
-  guint32 hash = 2166136261u;
-  for (gsize i = 0; i < sizeof *key; i++)
-    hash = (hash ^ bytes[i]) * 16777619u;
-  return hash;
+  /* Eight bytes at a time with a multiply-xorshift mix: the key is 38 bytes, mostly zeros for
+   * IPv4, and this runs for every packet.  Keys are zeroed before they are filled, so padding is
+   * always zero. */
+  const guint8 *bytes = pointer;
+  guint64 hash = 0x9E3779B97F4A7C15ull;
+  gsize offset = 0;
+  for (; offset + 8 <= sizeof (FlowKey); offset += 8) {
+    guint64 word;
+    memcpy (&word, bytes + offset, 8);
+    hash = (hash ^ word) * 0xBF58476D1CE4E5B9ull;
+    hash ^= hash >> 31;
+  }
+  guint64 tail = 0;
+  memcpy (&tail, bytes + offset, sizeof (FlowKey) - offset);
+  hash = (hash ^ tail) * 0x94D049BB133111EBull;
+  hash ^= hash >> 29;
+  return (guint) (hash ^ (hash >> 32));
 }
 
 static gboolean
