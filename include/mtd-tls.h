@@ -125,7 +125,7 @@ gboolean mtd_tls_is_side_quiet (const MtdTls *tls, guint side);
 
 /* Works out the connection's facts, with client_side being the client.  The result is a new,
  * owned snapshot; the parser may go on. */
-MtdTlsFacts *mtd_tls_conclude (const MtdTls *tls, guint client_side, gint64 capture_end_usec);
+MtdTlsFacts *mtd_tls_conclude (const MtdTls *tls, guint client_side);
 
 /* Names from the IANA registries; "unknown (0x1234)"-style strings are written into buf. */
 const char *mtd_tls_version_name (guint16 version, char *buf, gsize buf_len);

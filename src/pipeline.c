@@ -54,7 +54,6 @@ struct _MtdPipeline {
   MtdInputInfo *input;                   /* borrowed, the current input */
   gboolean has_warned_link_type;
   gboolean is_input_truncated;
-  gint64 last_usec;
 };
 
 void
@@ -260,7 +259,7 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
 
   if (state->tls != NULL && mtd_tls_has_seen_tls (state->tls)) {
     connection->app_protocol = MTD_APP_TLS;
-    connection->tls = mtd_tls_conclude (state->tls, client, pipeline->last_usec);
+    connection->tls = mtd_tls_conclude (state->tls, client);
     if (state->starttls_protocol != NULL) {
       connection->has_starttls = TRUE;
       connection->starttls_protocol = g_strdup (state->starttls_protocol);
@@ -380,7 +379,6 @@ mtd_pipeline_add_packet (MtdPipeline *pipeline, const MtdPacket *packet)
   MtdSummary *summary = &pipeline->summary;
   summary->n_packets++;
   summary->n_bytes += packet->wire_len;
-  pipeline->last_usec = packet->ts_usec;
   if (pipeline->input != NULL) {
     MtdInputInfo *input = pipeline->input;
     if (input->n_packets == 0)

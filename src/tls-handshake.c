@@ -1451,7 +1451,7 @@ compare_alert_frames (gconstpointer a, gconstpointer b)
 }
 
 MtdTlsFacts *
-mtd_tls_conclude (const MtdTls *tls, guint client_index, gint64 capture_end_usec)
+mtd_tls_conclude (const MtdTls *tls, guint client_index)
 {
   g_return_val_if_fail (client_index < 2, NULL);
   const TlsSide *client = &tls->sides[client_index];
@@ -1508,6 +1508,5 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index, gint64 capture_end_usec
     conclude_clear (tls, client, server, facts);
   }
   g_array_sort (facts->alerts, compare_alert_frames);
-  (void) capture_end_usec;
   return facts;
 }

@@ -617,7 +617,7 @@ run_script_limited (const Script *script, FeedMode mode, gsize limit, const MtdT
       mtd_tls_feed (tls, step->side, data + at, 1, step->frame, (gint64) step->frame * 1000);
   }
   run->client_side = mtd_tls_client_side (tls);
-  run->facts = mtd_tls_conclude (tls, run->client_side >= 0 ? (guint) run->client_side : 0, 0);
+  run->facts = mtd_tls_conclude (tls, run->client_side >= 0 ? (guint) run->client_side : 0);
   g_assert_nonnull (run->facts);
 }
 
