@@ -20,50 +20,11 @@ import os
 import re
 import ssl
 import struct
-import subprocess
 import sys
 
-RUN_TIMEOUT_S = 60
-SANITIZER_MARKERS = ("runtime error", "AddressSanitizer", "LeakSanitizer",
-                     "UndefinedBehaviorSanitizer", "ThreadSanitizer", "MemorySanitizer")
-
-
-class Tap:
-    """Minimal TAP producer: one line per check, plan at the end, exit 1 when any failed."""
-
-    def __init__(self):
-        self.n = 0
-        self.n_failed = 0
-
-    def ok(self, condition, desc, diag=None):
-        self.n += 1
-        desc = desc.replace("#", "\\#")
-        print(("ok %d - %s" if condition else "not ok %d - %s") % (self.n, desc))
-        if not condition:
-            self.n_failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-        return condition
-
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "expected: %r\n     got: %r" % (want, got))
-
-    def is_in(self, got, allowed, desc):
-        return self.ok(got in allowed, desc, "expected one of: %r\n             got: %r"
-                       % (list(allowed), got))
-
-    def note(self, text):
-        for line in text.splitlines():
-            print("# " + line)
-
-    def bail(self, reason):
-        print("Bail out! " + reason)
-        sys.exit(1)
-
-    def finish(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.n_failed else 0)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import (Tap, check_no_crash, command_line, file_state, require_executable,  # noqa: E402
+                    run)
 
 
 # Exit status per capture, and why.  0 = no client-certificate problem seen, 1 = a problem was
@@ -184,37 +145,6 @@ def count_records(path):
             offset += block_len
         return n
     return None
-
-
-def file_state(path):
-    st = os.stat(path)
-    with open(path, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    return (st.st_size, st.st_mtime_ns, digest)
-
-
-def run(binary, args, stdin_bytes=None):
-    """Returns (returncode, stdout str, stderr str); returncode None on timeout."""
-    try:
-        proc = subprocess.run([binary] + args, input=stdin_bytes,
-                              stdin=None if stdin_bytes is not None else subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode("utf-8", "replace"), \
-            (e.stderr or b"").decode("utf-8", "replace")
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
-
-
-def check_clean_run(tap, what, code, err):
-    """The process ended by itself, with 0/1/2, and no sanitizer report."""
-    crashed = code is None or code < 0
-    markers = [m for m in SANITIZER_MARKERS if m in err]
-    return tap.ok(not crashed and not markers, "%s: no crash, timeout or sanitizer report" % what,
-                  "returncode: %r (None = timeout after %d s, negative = signal)\n"
-                  "sanitizer markers in stderr: %r\nstderr (first 2000 chars):\n%s"
-                  % (code, RUN_TIMEOUT_S, markers, err[:2000]))
 
 
 def parse_json(tap, what, out):
@@ -476,7 +406,7 @@ def check_capture(tap, binary, captures, name, spec, facts):
     want_exit, why = EXPECTED_EXIT[name]
     before = file_state(path)
     code, out, err = run(binary, ["analyze", "--format", "json", path])
-    check_clean_run(tap, "%s (json)" % name, code, err)
+    check_no_crash(tap, "%s (json)" % name, code, err)
     tap.eq(code, want_exit, "%s: exit status %d (%s)" % (name, want_exit, why))
     tap.eq(file_state(path), before, "%s: file unchanged by the run (size, mtime, sha256)" % name)
     doc = parse_json(tap, name, out)
@@ -542,7 +472,7 @@ def check_capture(tap, binary, captures, name, spec, facts):
 
     # The text report: same verdict, something to read, and the frames to look at in Wireshark.
     tcode, tout, terr = run(binary, ["analyze", "--format", "text", path])
-    check_clean_run(tap, "%s (text)" % name, tcode, terr)
+    check_no_crash(tap, "%s (text)" % name, tcode, terr)
     tap.eq(tcode, code, "%s: text run exits like the JSON run (%r)" % (name, code))
     tap.ok(tout.strip() != "", "%s: text report is not empty" % name, "stdout was empty")
     for exp in spec["connections"]:
@@ -563,7 +493,7 @@ def check_all_at_once(tap, binary, captures, expected, names, facts):
     before = {p: file_state(p) for p in paths}
     code, out, err = run(binary, ["analyze", "--format", "json"] + paths)
     what = "all %d captures in one run" % len(paths)
-    check_clean_run(tap, what, code, err)
+    check_no_crash(tap, what, code, err)
     # At least one capture has a problem (tls12-empty, tls12-rejected, ...): 1.
     tap.eq(code, 1, "%s: exit status 1 (some captures have a problem)" % what)
     changed = [p for p in paths if file_state(p) != before[p]]
@@ -627,7 +557,7 @@ def check_stdin(tap, binary, captures, expected, facts):
         data = f.read()
     code, out, err = run(binary, ["analyze", "--format", "json", "-"], stdin_bytes=data)
     what = "%s through stdin" % name
-    check_clean_run(tap, what, code, err)
+    check_no_crash(tap, what, code, err)
     tap.eq(code, EXPECTED_EXIT[name][0], "%s: exit status %d" % (what, EXPECTED_EXIT[name][0]))
     doc = parse_json(tap, what, out)
     if doc is None:
@@ -652,13 +582,9 @@ def check_stdin(tap, binary, captures, expected, facts):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: test_captures.py MTLSDIAG CAPTURES_DIR", file=sys.stderr)
-        sys.exit(2)
-    binary, captures = sys.argv[1], sys.argv[2]
+    binary, captures = command_line("test_captures.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
-    if not os.access(binary, os.X_OK):
-        tap.bail("mtlsdiag not found or not executable: %s" % binary)
+    require_executable(tap, binary)
     with open(os.path.join(captures, "expected.json"), encoding="utf-8") as f:
         expected = json.load(f)
     names = sorted(k for k in expected if not k.startswith("_"))

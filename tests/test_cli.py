@@ -9,73 +9,28 @@ sanitizer report.  Damaged but readable input (a truncated capture, a record tha
 length, a link type mtlsdiag does not decode) must give partial results and a warning instead.
 The bad files are made in a temporary directory; the sample captures are only read.
 """
-import hashlib
 import json
 import os
 import random
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 
-RUN_TIMEOUT_S = 60
-SANITIZER_MARKERS = ("runtime error", "AddressSanitizer", "LeakSanitizer",
-                     "UndefinedBehaviorSanitizer", "ThreadSanitizer", "MemorySanitizer")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import taplib  # noqa: E402
+from taplib import (Tap, check_no_crash, command_line, file_state, require_executable,  # noqa: E402
+                    sanitizer_markers)
+
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                b"\x0a\x0d\x0d\x0a")
 LINKTYPE_ETHERNET = 1
 LINKTYPE_USER0 = 147
 
 
-class Tap:
-    """Minimal TAP producer: one line per check, plan at the end, exit 1 when any failed."""
-
-    def __init__(self):
-        self.n = 0
-        self.n_failed = 0
-
-    def ok(self, condition, desc, diag=None):
-        self.n += 1
-        desc = desc.replace("#", "\\#")
-        print(("ok %d - %s" if condition else "not ok %d - %s") % (self.n, desc))
-        if not condition:
-            self.n_failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-        return condition
-
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "expected: %r\n     got: %r" % (want, got))
-
-    def bail(self, reason):
-        print("Bail out! " + reason)
-        sys.exit(1)
-
-    def finish(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.n_failed else 0)
-
-
 def run(binary, args, stdin_bytes=b""):
-    """Returns (returncode or None on timeout, stdout str, stderr str)."""
-    try:
-        proc = subprocess.run([binary] + args, input=stdin_bytes, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode("utf-8", "replace"), \
-            (e.stderr or b"").decode("utf-8", "replace")
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
-
-
-def file_state(path):
-    st = os.stat(path)
-    if os.path.isdir(path):
-        return (st.st_mtime_ns, sorted(os.listdir(path)))
-    with open(path, "rb") as f:
-        return (st.st_size, st.st_mtime_ns, hashlib.sha256(f.read()).hexdigest())
+    """taplib.run, but standard input is an empty pipe unless stdin_bytes says otherwise."""
+    return taplib.run(binary, args, stdin_bytes)
 
 
 def pcap_global_header(linktype, snaplen=65535):
@@ -86,14 +41,6 @@ def pcap_global_header(linktype, snaplen=65535):
 def pcap_record(ts_sec, data, orig_len=None):
     return struct.pack("<IIII", ts_sec, 0, len(data), len(data) if orig_len is None else orig_len) \
         + data
-
-
-def check_no_crash(tap, what, code, err):
-    markers = [m for m in SANITIZER_MARKERS if m in err]
-    return tap.ok(code is not None and code >= 0 and not markers,
-                  "%s: no crash, timeout or sanitizer report" % what,
-                  "returncode: %r (None = timeout, negative = signal)\nsanitizer markers: %r\n"
-                  "stderr (first 2000 chars):\n%s" % (code, markers, err[:2000]))
 
 
 def check_unusable(tap, what, code, out, err, names, reason_re=None):
@@ -119,13 +66,9 @@ def check_unusable(tap, what, code, out, err, names, reason_re=None):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: test_cli.py MTLSDIAG CAPTURES_DIR", file=sys.stderr)
-        sys.exit(2)
-    binary, captures = sys.argv[1], sys.argv[2]
+    binary, captures = command_line("test_cli.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
-    if not os.access(binary, os.X_OK):
-        tap.bail("mtlsdiag not found or not executable: %s" % binary)
+    require_executable(tap, binary)
     good = os.path.join(captures, "tls12-presented.pcap")
     truncated = os.path.join(captures, "tls13-truncated.pcap")
     with open(good, "rb") as f:
@@ -158,7 +101,7 @@ def main():
             code, out, err = run(binary, ["analyze", path])
             check_unusable(tap, what, code, out, err, [path], reason_re)
             code, out, err = run(binary, ["analyze", "--format", "json", path])
-            markers = [m for m in SANITIZER_MARKERS if m in err]
+            markers = sanitizer_markers(err)
             tap.ok(code == 2 and out == "" and not markers,
                    "%s with --format json: exit 2, nothing on stdout, no sanitizer report" % what,
                    "returncode %r, stdout %r\nstderr:\n%s" % (code, out[:300], err))

@@ -24,46 +24,12 @@ import sys
 import tempfile
 import time
 
-SANITIZER_MARKERS = ("runtime error", "AddressSanitizer", "LeakSanitizer",
-                     "UndefinedBehaviorSanitizer", "ThreadSanitizer", "MemorySanitizer")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import Tap, command_line, require_executable, sanitizer_markers, skip_all  # noqa: E402
+
 HTTP_REQUEST = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
 STARTUP_WAIT_S = 1.5
 DURATION_S = 8
-
-
-class Tap:
-    """Minimal TAP producer: one line per check, plan at the end, exit 1 when any failed."""
-
-    def __init__(self):
-        self.n = 0
-        self.n_failed = 0
-
-    def ok(self, condition, desc, diag=None):
-        self.n += 1
-        desc = desc.replace("#", "\\#")
-        print(("ok %d - %s" if condition else "not ok %d - %s") % (self.n, desc))
-        if not condition:
-            self.n_failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-        return condition
-
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "expected: %r\n     got: %r" % (want, got))
-
-    def bail(self, reason):
-        print("Bail out! " + reason)
-        sys.exit(1)
-
-    def finish(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.n_failed else 0)
-
-
-def skip_all(reason):
-    print("1..0 # SKIP %s" % reason)
-    sys.exit(0)
 
 
 def free_port():
@@ -227,8 +193,7 @@ def check_presented(tap, what, conn, client_sha1, intermediate_sha1):
 
 
 def check_sanitizers(tap, what, err):
-    markers = [m for m in SANITIZER_MARKERS if m in err]
-    tap.eq(markers, [], "%s: no sanitizer report" % what)
+    tap.eq(sanitizer_markers(err), [], "%s: no sanitizer report" % what)
 
 
 def test_duration(tap, binary, pki, tmp, client_sha1, intermediate_sha1):
@@ -332,10 +297,7 @@ def test_sigint(tap, binary, pki, tmp, client_sha1, intermediate_sha1):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: test_live.py MTLSDIAG CAPTURES_DIR", file=sys.stderr)
-        sys.exit(2)
-    binary, captures = sys.argv[1], sys.argv[2]
+    binary, captures = command_line("test_live.py MTLSDIAG CAPTURES_DIR")
     if os.geteuid() != 0:
         skip_all("needs root to capture on lo")
     if shutil.which("openssl") is None:
@@ -346,8 +308,7 @@ def main():
     if not os.path.exists("/sys/class/net/lo"):
         skip_all("no loopback interface lo")
     tap = Tap()
-    if not os.access(binary, os.X_OK):
-        tap.bail("mtlsdiag not found or not executable: %s" % binary)
+    require_executable(tap, binary)
     pki = Pki(captures)
     client_sha1 = sha1_fingerprint(pki.client)
     intermediate_sha1 = sha1_fingerprint(pki.intermediate)

@@ -15,47 +15,13 @@ import concurrent.futures
 import ipaddress
 import json
 import os
-import subprocess
 import sys
 
-RUN_TIMEOUT_S = 60
 CAPTURE_EXTENSIONS = (".pcap", ".pcapng", ".cap")
-SANITIZER_MARKERS = ("runtime error", "AddressSanitizer", "LeakSanitizer",
-                     "UndefinedBehaviorSanitizer", "ThreadSanitizer", "MemorySanitizer")
 
-
-class Tap:
-    """Minimal TAP producer: one line per check, plan at the end, exit 1 when any failed."""
-
-    def __init__(self):
-        self.n = 0
-        self.n_failed = 0
-
-    def ok(self, condition, desc, diag=None):
-        self.n += 1
-        desc = desc.replace("#", "\\#")
-        print(("ok %d - %s" if condition else "not ok %d - %s") % (self.n, desc))
-        if not condition:
-            self.n_failed += 1
-            for line in (diag or "").splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-        return condition
-
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "expected: %r\n     got: %r" % (want, got))
-
-    def is_in(self, got, allowed, desc):
-        return self.ok(got in allowed, desc, "expected one of: %r\n             got: %r"
-                       % (list(allowed), got))
-
-    def bail(self, reason):
-        print("Bail out! " + reason)
-        sys.exit(1)
-
-    def finish(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.n_failed else 0)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import (RUN_TIMEOUT_S, Tap, command_line, require_executable, run,  # noqa: E402
+                    sanitizer_markers, skip_all)
 
 
 ALERT_NAMES = {40: "handshake_failure", 48: "unknown_ca", 70: "protocol_version",
@@ -134,19 +100,6 @@ def list_captures(root):
     return found
 
 
-def run_one(binary, path):
-    """Returns (returncode or None on timeout, stdout str, stderr str)."""
-    try:
-        proc = subprocess.run([binary, "analyze", "--format", "json", path],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode("utf-8", "replace"), \
-            (e.stderr or b"").decode("utf-8", "replace")
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
-
-
 def same_ip(a, b):
     try:
         return ipaddress.ip_address(str(a)) == ipaddress.ip_address(str(b))
@@ -169,7 +122,7 @@ def find_client(doc, ip, port):
 
 def check_survival(tap, rel, result):
     code, out, err = result
-    markers = [m for m in SANITIZER_MARKERS if m in err]
+    markers = sanitizer_markers(err)
     tap.ok(code in (0, 1) and not markers,
            "%s: exit status 0 or 1, no crash, no sanitizer report" % rel,
            "returncode: %r (None = timeout after %d s, negative = signal, 2 = rejected as "
@@ -257,16 +210,12 @@ def check_case(tap, docs, case):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: test_public_captures.py MTLSDIAG PUBLIC_CAPTURES_DIR", file=sys.stderr)
-        sys.exit(2)
-    binary, root = sys.argv[1], os.path.normpath(sys.argv[2])
+    binary, root = command_line("test_public_captures.py MTLSDIAG PUBLIC_CAPTURES_DIR")
+    root = os.path.normpath(root)
     if not os.path.isdir(root):
-        print("1..0 # SKIP public captures folder not found: %s" % root)
-        sys.exit(0)
+        skip_all("public captures folder not found: %s" % root)
     tap = Tap()
-    if not os.access(binary, os.X_OK):
-        tap.bail("mtlsdiag not found or not executable: %s" % binary)
+    require_executable(tap, binary)
     captures = list_captures(root)
     if not captures:
         tap.bail("no pcap or pcapng files under %s" % root)
@@ -276,7 +225,9 @@ def main():
 
     workers = max(1, min(8, os.cpu_count() or 1))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {rel: pool.submit(run_one, binary, os.path.join(root, rel)) for rel in captures}
+        futures = {rel: pool.submit(run, binary, ["analyze", "--format", "json",
+                                                  os.path.join(root, rel)])
+                   for rel in captures}
         results = {rel: futures[rel].result() for rel in captures}
 
     docs = {}
