@@ -13,6 +13,15 @@
 
 #include "mtd-anomaly.h"
 
+/* A request header field kept because its name was asked for (mtd_http_keep_headers). */
+typedef struct {
+  char *name;  /* owned, as sent */
+  char *value; /* owned, unfolded, UTF-8 made valid, at most MTD_HTTP_MAX_KEPT_VALUE_LEN bytes */
+} MtdHttpHeader;
+
+#define MTD_HTTP_MAX_KEPT_VALUE_LEN (64 * 1024)
+#define MTD_HTTP_MAX_KEPT_HEADERS 16
+
 typedef struct {
   guint64 request_frame; /* frame that completed the request head */
   char *method;          /* owned; NULL-safe strings below may be NULL when absent */
@@ -22,6 +31,7 @@ typedef struct {
   gint status;           /* 0 until a final response is seen */
   guint64 status_frame;  /* frame that completed the response head */
   char *location;        /* the Location header of the response */
+  GPtrArray *request_headers; /* MtdHttpHeader*, owned, NULL when none was kept */
 } MtdHttpExchange;
 
 void mtd_http_exchange_free (MtdHttpExchange *exchange); /* NULL-safe */
@@ -34,6 +44,11 @@ typedef struct _MtdHttp MtdHttp;
 MtdHttp *mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges);
 void mtd_http_free (MtdHttp *http); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdHttp, mtd_http_free)
+
+/* Request header fields to keep on each exchange, matched case-insensitively: a
+ * NULL-terminated array, borrowed, that must outlive the parser.  At most
+ * MTD_HTTP_MAX_KEPT_HEADERS are kept per request. */
+void mtd_http_keep_headers (MtdHttp *http, const char *const *names);
 
 /* Feeds stream bytes (borrowed) of one direction; frame is the frame that delivered them. */
 void mtd_http_feed (MtdHttp *http, gboolean is_from_client, const guint8 *data, gsize len,
@@ -48,6 +63,8 @@ gboolean mtd_http_is_h2_prior_knowledge (const MtdHttp *http);
 
 /* The exchanges seen so far, in request order (MtdHttpExchange*, owned by the parser). */
 const GPtrArray *mtd_http_exchanges (const MtdHttp *http);
+/* Hands the exchanges over (MtdHttpExchange*, the caller owns the array) and ends parsing. */
+GPtrArray *mtd_http_steal_exchanges (MtdHttp *http);
 /* Requests beyond max_exchanges that were seen but not kept. */
 guint mtd_http_n_dropped (const MtdHttp *http);
 

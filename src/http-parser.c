@@ -55,6 +55,7 @@ typedef enum {
   MTD_HTTP_FIELD_CONTENT_LENGTH,    /* RFC 9110 §8.6 */
   MTD_HTTP_FIELD_TRANSFER_ENCODING, /* RFC 9112 §6.1 */
   MTD_HTTP_FIELD_LOCATION,          /* RFC 9110 §10.2.2 */
+  MTD_HTTP_FIELD_KEPT,              /* a request field the caller asked to keep */
 } MtdHttpField;
 
 static const struct {
@@ -99,6 +100,7 @@ typedef struct {
 typedef struct {
   char *host;     /* owned */
   char *location; /* owned */
+  GPtrArray *kept; /* MtdHttpHeader*, owned, NULL until one is kept */
   gboolean has_host;
   gboolean has_content_length;
   gboolean is_content_length_bad;
@@ -120,11 +122,19 @@ struct _MtdHttp {
   gboolean is_preface_possible;
   gboolean is_h2_prior_knowledge;
   GString *value;              /* owned scratch: the field value being assembled; reused */
+  GString *field_name;         /* owned scratch: the name of a field being kept */
+  const char *const *kept_names; /* borrowed, NULL-terminated, may be NULL */
   guint64 frame;               /* the frame of the feed call being parsed */
   MtdHttpDirection directions[2]; /* [0] client to server, [1] server to client */
 };
 
 static void direction_feed (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in);
+
+void
+mtd_http_keep_headers (MtdHttp *http, const char *const *names)
+{
+  http->kept_names = names;
+}
 
 void
 mtd_http_exchange_free (MtdHttpExchange *exchange)
@@ -136,7 +146,17 @@ mtd_http_exchange_free (MtdHttpExchange *exchange)
   g_free (exchange->path);
   g_free (exchange->version);
   g_free (exchange->location);
+  if (exchange->request_headers != NULL)
+    g_ptr_array_unref (exchange->request_headers);
   g_free (exchange);
+}
+
+static void
+http_header_free (MtdHttpHeader *header)
+{
+  g_free (header->name);
+  g_free (header->value);
+  g_free (header);
 }
 
 /* Stored strings are UTF-8 because reports are; overlong ones are cut at the cap. */
@@ -568,9 +588,32 @@ apply_field (MtdHttp *http, const MtdHttpDirection *dir, MtdHttpField field,
       break;
     fields->location = copy_string ((const guint8 *) value->str, value->len);
     break;
+  case MTD_HTTP_FIELD_KEPT: {
+    if (fields->kept == NULL)
+      fields->kept = g_ptr_array_new_with_free_func ((GDestroyNotify) http_header_free);
+    if (fields->kept->len >= MTD_HTTP_MAX_KEPT_HEADERS) {
+      note (http, MTD_ANOMALY_HTTP_TOO_MANY);
+      break;
+    }
+    MtdHttpHeader *header = g_new0 (MtdHttpHeader, 1);
+    header->name = g_strdup (http->field_name->str);
+    header->value = g_utf8_make_valid (value->str,
+                                       (gssize) MIN (value->len, MTD_HTTP_MAX_KEPT_VALUE_LEN));
+    g_ptr_array_add (fields->kept, header);
+    break;
+  }
   case MTD_HTTP_FIELD_OTHER:
     break;
   }
+}
+
+static gboolean
+is_kept_name (const MtdHttp *http, const guint8 *name, gsize name_len)
+{
+  for (const char *const *kept = http->kept_names; kept != NULL && *kept != NULL; kept++)
+    if (strlen (*kept) == name_len && g_ascii_strncasecmp ((const char *) name, *kept, name_len) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 /* Parses the field lines of a complete header section (RFC 9112 §5). */
@@ -611,6 +654,11 @@ parse_fields (MtdHttp *http, const MtdHttpDirection *dir, MtdCursor *block,
     }
     has_field = TRUE;
     field = lookup_field (name, name_len);
+    if (field == MTD_HTTP_FIELD_OTHER && dir->is_client && is_kept_name (http, name, name_len)) {
+      field = MTD_HTTP_FIELD_KEPT;
+      g_string_truncate (http->field_name, 0);
+      g_string_append_len (http->field_name, (const char *) name, (gssize) name_len);
+    }
     g_string_truncate (http->value, 0);
     if (field != MTD_HTTP_FIELD_OTHER)
       append_value (http->value, &line);
@@ -624,6 +672,7 @@ head_fields_clear (MtdHttpHeadFields *fields)
 {
   g_clear_pointer (&fields->host, g_free);
   g_clear_pointer (&fields->location, g_free);
+  g_clear_pointer (&fields->kept, g_ptr_array_unref);
 }
 
 /* A new exchange, or NULL when max_exchanges are kept already. */
@@ -731,6 +780,7 @@ finish_request (MtdHttp *http, MtdHttpDirection *dir, MtdHttpHeadFields *fields)
     exchange->path = g_steal_pointer (&dir->path);
     exchange->version = g_steal_pointer (&dir->version);
     exchange->host = g_steal_pointer (&fields->host);
+    exchange->request_headers = g_steal_pointer (&fields->kept);
   }
   start_message (dir);
   /* RFC 9112 §6.3 item 6: a request with neither field has no body. */
@@ -965,6 +1015,7 @@ mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges)
   http->pending = g_array_new (FALSE, FALSE, sizeof (MtdHttpPending));
   http->is_preface_possible = TRUE;
   http->value = g_string_new (NULL);
+  http->field_name = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     http->directions[i].is_client = i == 0;
     http->directions[i].phase = MTD_HTTP_PHASE_HEAD;
@@ -985,6 +1036,7 @@ mtd_http_free (MtdHttp *http)
   g_ptr_array_unref (http->exchanges);
   g_array_unref (http->pending);
   g_string_free (http->value, TRUE);
+  g_string_free (http->field_name, TRUE);
   g_free (http);
 }
 
@@ -1036,6 +1088,20 @@ mtd_http_exchanges (const MtdHttp *http)
 {
   g_return_val_if_fail (http != NULL, NULL);
   return http->exchanges;
+}
+
+GPtrArray *
+mtd_http_steal_exchanges (MtdHttp *http)
+{
+  g_return_val_if_fail (http != NULL, NULL);
+  /* Requests still waiting for a response point into the array; nothing is parsed after this,
+   * so they are dropped with it. */
+  g_array_set_size (http->pending, 0);
+  http->pending_first = 0;
+  GPtrArray *exchanges = http->exchanges;
+  http->exchanges = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  mtd_http_end (http);
+  return exchanges;
 }
 
 guint

@@ -266,21 +266,9 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
     }
   } else if (state->http != NULL) {
     connection->app_protocol = MTD_APP_HTTP;
-    const GPtrArray *exchanges = mtd_http_exchanges (state->http);
-    connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
-    for (guint i = 0; i < exchanges->len; i++) {
-      const MtdHttpExchange *source = g_ptr_array_index (exchanges, i);
-      MtdHttpExchange *copy = g_new0 (MtdHttpExchange, 1);
-      copy->request_frame = source->request_frame;
-      copy->method = g_strdup (source->method);
-      copy->host = g_strdup (source->host);
-      copy->path = g_strdup (source->path);
-      copy->version = g_strdup (source->version);
-      copy->status = source->status;
-      copy->status_frame = source->status_frame;
-      copy->location = g_strdup (source->location);
-      g_ptr_array_add (connection->http, copy);
-    }
+    /* Only the final connection takes the exchanges; a live snapshot is about the handshake. */
+    if (end_reason != NULL)
+      connection->http = mtd_http_steal_exchanges (state->http);
     connection->is_h2_prior_knowledge = mtd_http_is_h2_prior_knowledge (state->http);
     connection->n_http_dropped = mtd_http_n_dropped (state->http);
   } else {

@@ -630,6 +630,58 @@ feed_all (MtdHttp *http, gboolean is_from_client, const GByteArray *bytes, gbool
     mtd_http_feed (http, is_from_client, bytes->data + i, 1, frame);
 }
 
+/* Request fields named by mtd_http_keep_headers are kept in order with their names as sent,
+ * matched case-insensitively, folded lines unfolded (RFC 9112 §5.2: obs-fold becomes SP);
+ * response fields and other names are not kept, and at most MTD_HTTP_MAX_KEPT_HEADERS are. */
+static void
+test_kept_headers (void)
+{
+  static const char *const kept[] = { "X-ARR-ClientCert", "X-Forwarded-For", NULL };
+  static const char request[] = "GET /a HTTP/1.1\r\n"
+                                "Host: app\r\n"
+                                "x-arr-clientcert: MIIB\r\n"
+                                "X-Forwarded-For: 10.0.0.1,\r\n"
+                                " 10.0.0.2\r\n"
+                                "X-Other: no\r\n"
+                                "\r\n";
+  static const char response[] = "HTTP/1.1 200 OK\r\nX-Forwarded-For: 9.9.9.9\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+  for (guint is_bytewise = 0; is_bytewise <= 1; is_bytewise++) {
+    MtdAnomalyCounts counts = { { 0 } };
+    g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+    mtd_http_keep_headers (http, kept);
+    g_autoptr (GByteArray) bytes = g_byte_array_new ();
+    g_byte_array_append (bytes, (const guint8 *) request, sizeof request - 1);
+    feed_all (http, TRUE, bytes, is_bytewise, 1);
+    mtd_http_feed (http, FALSE, (const guint8 *) response, sizeof response - 1, 2);
+    const GPtrArray *exchanges = mtd_http_exchanges (http);
+    g_assert_cmpuint (exchanges->len, ==, 1);
+    const MtdHttpExchange *exchange = g_ptr_array_index (exchanges, 0);
+    g_assert_nonnull (exchange->request_headers);
+    g_assert_cmpuint (exchange->request_headers->len, ==, 2);
+    const MtdHttpHeader *first = g_ptr_array_index (exchange->request_headers, 0);
+    const MtdHttpHeader *second = g_ptr_array_index (exchange->request_headers, 1);
+    g_assert_cmpstr (first->name, ==, "x-arr-clientcert");
+    g_assert_cmpstr (first->value, ==, "MIIB");
+    g_assert_cmpstr (second->name, ==, "X-Forwarded-For");
+    g_assert_cmpstr (second->value, ==, "10.0.0.1, 10.0.0.2");
+    g_assert_cmpint (exchange->status, ==, 200);
+  }
+
+  /* The cap: 20 kept fields in one request keep 16; each one dropped is counted. */
+  MtdAnomalyCounts counts = { { 0 } };
+  g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+  mtd_http_keep_headers (http, kept);
+  g_autoptr (GString) many = g_string_new ("GET / HTTP/1.1\r\nHost: a\r\n");
+  for (guint i = 0; i < 20; i++)
+    g_string_append_printf (many, "X-Forwarded-For: 10.0.0.%u\r\n", i);
+  g_string_append (many, "\r\n");
+  mtd_http_feed (http, TRUE, (const guint8 *) many->str, many->len, 1);
+  const MtdHttpExchange *exchange = g_ptr_array_index (mtd_http_exchanges (http), 0);
+  g_assert_cmpuint (exchange->request_headers->len, ==, MTD_HTTP_MAX_KEPT_HEADERS);
+  g_assert_cmpuint (counts.counts[MTD_ANOMALY_HTTP_TOO_MANY], ==, 20 - MTD_HTTP_MAX_KEPT_HEADERS);
+}
+
 /* The header block cap is 64 KiB: a block of exactly that many bytes is parsed, one more byte
  * is refused; the client direction then stops while the server's still parses. */
 static void
@@ -911,6 +963,7 @@ main (int argc, char *argv[])
     g_test_add_data_func (cuts, &cases[i], test_case_cuts);
   }
   g_test_add_func ("/http/head-cap", test_head_cap);
+  g_test_add_func ("/http/kept-headers", test_kept_headers);
   g_test_add_func ("/http/line-without-end", test_line_without_end);
   g_test_add_func ("/http/chunk-line-cap", test_chunk_line_cap);
   g_test_add_func ("/http/long-path", test_long_path);
