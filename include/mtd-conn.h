@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "mtd-anomaly.h"
+#include "mtd-certheader.h"
 #include "mtd-http.h"
 #include "mtd-tls.h"
 
@@ -24,6 +25,15 @@ typedef struct {
   char ip[48]; /* printable address */
   guint16 port;
 } MtdEndpoint;
+
+/* A client-certificate forwarding header seen on one of the connection's HTTP requests. */
+typedef struct {
+  guint exchange_index;  /* into MtdConnection.http */
+  guint64 frame;         /* the frame that completed the request head */
+  MtdCertHeader *header; /* owned */
+} MtdConnCertHeader;
+
+void mtd_conn_cert_header_free (MtdConnCertHeader *cert_header); /* NULL-safe */
 
 typedef struct {
   guint64 id;            /* 1-based, in order of each connection's first packet */
@@ -46,6 +56,7 @@ typedef struct {
   MtdAnomalyCounts anomalies;
   MtdTlsFacts *tls;      /* owned, NULL when not TLS */
   GPtrArray *http;       /* MtdHttpExchange*, owned, NULL when no HTTP in clear */
+  GPtrArray *cert_headers; /* MtdConnCertHeader*, owned, NULL when none */
   gboolean is_h2_prior_knowledge;
   guint n_http_dropped;
   gboolean has_starttls; /* TLS began inside a plaintext session */

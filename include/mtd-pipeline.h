@@ -18,6 +18,8 @@ typedef struct {
   MtdTlsLimits tls_limits;
   guint max_http_exchanges;   /* per connection */
   guint max_cached_certs;
+  const char *const *extra_cert_headers; /* borrowed, NULL-terminated, may be NULL:
+                                          * --cert-header names */
 } MtdPipelineOptions;
 
 void mtd_pipeline_options_init_default (MtdPipelineOptions *options);

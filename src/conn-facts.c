@@ -22,6 +22,15 @@ mtd_app_protocol_name (MtdAppProtocol protocol)
   }
 }
 
+void
+mtd_conn_cert_header_free (MtdConnCertHeader *cert_header)
+{
+  if (cert_header == NULL)
+    return;
+  mtd_certheader_free (cert_header->header);
+  g_free (cert_header);
+}
+
 MtdConnection *
 mtd_connection_new (void)
 {
@@ -53,6 +62,7 @@ mtd_connection_free (MtdConnection *connection)
   free_owned_array (connection->warnings, g_free);
   mtd_tls_facts_free (connection->tls);
   free_owned_array (connection->http, (GDestroyNotify) mtd_http_exchange_free);
+  free_owned_array (connection->cert_headers, (GDestroyNotify) mtd_conn_cert_header_free);
   g_free (connection->starttls_protocol);
   g_free (connection);
 }

@@ -660,6 +660,69 @@ append_request (GString *text, const MtdHttpExchange *exchange)
                           exchange->path != NULL ? exchange->path : "", exchange->request_frame);
 }
 
+static gboolean
+has_cert_header (const MtdConnection *connection, guint exchange_index)
+{
+  for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
+    const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
+    if (entry->exchange_index == exchange_index)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* A forwarding header on a plain-HTTP request: normal on the leg from a front end that ended
+ * TLS to the application, spoofable when the caller set it itself. */
+static void
+diagnose_cert_headers (GPtrArray *findings, const MtdConnection *connection)
+{
+  for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
+    const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
+    const MtdCertHeader *header = entry->header;
+    const char *encoding = mtd_cert_encoding_name (header->encoding);
+    if (!header->is_valid) {
+      add_finding (findings, "cert_header_malformed", MTD_SEVERITY_WARNING, entry->frame,
+                   g_strdup_printf ("The request in frame %" G_GUINT64_FORMAT " carries a %s "
+                                    "header (%s) that does not hold a usable certificate: %s.",
+                                    entry->frame, header->name, encoding,
+                                    header->problem != NULL ? header->problem : "not decodable"),
+                   g_strdup ("The hop that added the header wrote it wrongly (an encoding its "
+                             "consumer does not expect, a cut value), or it is not a "
+                             "certificate at all; an application that parses it fails or "
+                             "rejects the caller."),
+                   g_strdup ("Check how the front end fills the header (for nginx "
+                             "$ssl_client_escaped_cert, for App Service X-ARR-ClientCert is "
+                             "base64 DER) and how the application decodes it."));
+      continue;
+    }
+    if (header->is_convention_mismatch)
+      add_finding (findings, "cert_header_wrong_encoding", MTD_SEVERITY_WARNING, entry->frame,
+                   g_strdup_printf ("The %s header in frame %" G_GUINT64_FORMAT " holds a "
+                                    "certificate, but as %s: %s.",
+                                    header->name, entry->frame, encoding,
+                                    header->problem != NULL ? header->problem
+                                                            : "not its usual encoding"),
+                   g_strdup ("Code written for the header's usual encoding (for "
+                             "X-ARR-ClientCert: base64 of the DER, no PEM markers) fails on "
+                             "this value."),
+                   g_strdup ("Decode the header the way its sender writes it, or fix the "
+                             "rewrite rule that fills it."));
+    if (header->cert != NULL)
+      add_finding (findings, "cert_header_forwarded", MTD_SEVERITY_INFO, entry->frame,
+                   g_strdup_printf ("The request in frame %" G_GUINT64_FORMAT " carries a "
+                                    "client certificate in %s (%s): %s, thumbprint %s.",
+                                    entry->frame, header->name, encoding, header->cert->subject,
+                                    header->cert->sha1_hex),
+                   g_strdup ("A front end that ended the caller's TLS forwarded the "
+                             "certificate over plain HTTP, as App Service's front end does to "
+                             "the app; if this leg is the caller's own, the caller set the "
+                             "header itself and an application that trusts it can be fooled."),
+                   g_strdup ("Compare the thumbprint with the certificate presented on the "
+                             "caller's TLS leg (analyse both captures together), and make sure "
+                             "the application accepts the header only from its front end."));
+  }
+}
+
 static void
 diagnose_http (GPtrArray *findings, const MtdConnection *connection)
 {
@@ -672,6 +735,8 @@ diagnose_http (GPtrArray *findings, const MtdConnection *connection)
     if (is_redirect_to_https (exchange)) {
       if (n_redirects++ == 0)
         first_redirect = exchange;
+    } else if (has_cert_header (connection, i)) {
+      continue; /* a forwarded leg, judged by diagnose_cert_headers */
     } else if (n_plain++ == 0) {
       first_plain = exchange;
     }
@@ -782,8 +847,10 @@ mtd_diagnose_connection (const MtdConnection *connection)
   g_autoptr (GPtrArray) findings = g_ptr_array_new ();
   if (connection->tls != NULL)
     diagnose_tls (findings, connection, connection->tls);
-  if (connection->http != NULL)
+  if (connection->http != NULL) {
     diagnose_http (findings, connection);
+    diagnose_cert_headers (findings, connection);
+  }
   if (connection->is_h2_prior_knowledge)
     add_finding (findings, "h2_prior_knowledge", MTD_SEVERITY_INFO, connection->first_frame,
                  g_strdup ("The client spoke HTTP/2 in clear with prior knowledge (RFC 9113 "

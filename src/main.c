@@ -83,6 +83,7 @@ typedef struct {
   gint max_flows;
   gint idle_timeout_seconds;
   gboolean is_version;
+  char **extra_cert_headers; /* --cert-header, NULL-terminated */
   char *interface;  /* live only */
   char *filter;     /* live only */
 } CommonOptions;
@@ -94,6 +95,7 @@ common_options_clear (CommonOptions *common)
   g_free (common->output_path);
   g_free (common->interface);
   g_free (common->filter);
+  g_strfreev (common->extra_cert_headers);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommonOptions, common_options_clear)
 
@@ -118,6 +120,9 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
       "Live flows kept at once; the idlest is evicted beyond this (default 200000)", "N" },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &common->idle_timeout_seconds,
       "Seconds without packets after which a flow ends (default 300)", "SECONDS" },
+    { "cert-header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->extra_cert_headers,
+      "Also treat request header NAME as a client-certificate forwarding header (repeatable)",
+      "NAME" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &common->is_version, "Print the version and exit",
       NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -136,6 +141,7 @@ prepare_common (const CommonOptions *common, MtdReportFormat *format,
     return FALSE;
   }
   mtd_pipeline_options_init_default (pipeline_options);
+  pipeline_options->extra_cert_headers = (const char *const *) common->extra_cert_headers;
   if (common->max_flows < 0 || common->idle_timeout_seconds < 0) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--max-flows and --idle-timeout must not be negative");

@@ -10,11 +10,18 @@
 
 #include <string.h>
 
+#include "mtd-certheader.h"
 #include "mtd-classify.h"
 #include "mtd-cursor.h"
 #include "mtd-decode.h"
 #include "mtd-http.h"
 #include "mtd-x509.h"
+
+/* Request fields that tie one leg of an ingress chain to the next (issue 3). */
+static const char *const correlation_headers[] = {
+  "X-Forwarded-For", "X-Forwarded-Host", "X-Original-URL", "X-ARR-LOG-ID", "X-Request-ID",
+  "traceparent",
+};
 
 /* UDP port of QUIC, which is counted, not analysed. */
 #define QUIC_PORT 443
@@ -52,6 +59,7 @@ struct _MtdPipeline {
   guint64 next_connection_id;
   guint input_index;
   MtdInputInfo *input;                   /* borrowed, the current input */
+  GPtrArray *kept_header_names;          /* char* (borrowed or owned below), NULL-terminated */
   gboolean has_warned_link_type;
   gboolean is_input_truncated;
 };
@@ -63,6 +71,7 @@ mtd_pipeline_options_init_default (MtdPipelineOptions *options)
   mtd_tls_limits_init_default (&options->tls_limits);
   options->max_http_exchanges = 256;
   options->max_cached_certs = 4096;
+  options->extra_cert_headers = NULL;
 }
 
 /* ---- Flow callbacks ------------------------------------------------------------------------ */
@@ -179,6 +188,8 @@ on_flow_data (MtdFlow *flow, gpointer state_pointer, guint side, const guint8 *d
       state->mode = APP_HTTP;
       state->http_client_side = (gint) side;
       state->http = mtd_http_new (&state->anomalies, pipeline->options.max_http_exchanges);
+      mtd_http_keep_headers (state->http,
+                             (const char *const *) pipeline->kept_header_names->pdata);
     } else {
       state->mode = APP_TLS_OR_PLAINTEXT;
     }
@@ -227,6 +238,30 @@ fill_endpoint (MtdEndpoint *endpoint, const MtdFlowInfo *info, guint side)
   endpoint->port = info->port[side];
 }
 
+/* Decodes the client-certificate forwarding headers of each request. */
+static void
+decode_cert_headers (MtdPipeline *pipeline, MtdConnection *connection)
+{
+  for (guint i = 0; i < connection->http->len; i++) {
+    const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, i);
+    for (guint j = 0; exchange->request_headers != NULL && j < exchange->request_headers->len;
+         j++) {
+      const MtdHttpHeader *field = g_ptr_array_index (exchange->request_headers, j);
+      if (!mtd_certheader_is_cert_header (field->name, pipeline->options.extra_cert_headers))
+        continue;
+      if (connection->cert_headers == NULL)
+        connection->cert_headers
+            = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_conn_cert_header_free);
+      MtdConnCertHeader *cert_header = g_new0 (MtdConnCertHeader, 1);
+      cert_header->exchange_index = i;
+      cert_header->frame = exchange->request_frame;
+      cert_header->header = mtd_certheader_decode (field->name, (const guint8 *) field->value,
+                                                   strlen (field->value), pipeline->cert_cache);
+      g_ptr_array_add (connection->cert_headers, cert_header);
+    }
+  }
+}
+
 static MtdConnection *
 build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const char *end_reason)
 {
@@ -267,8 +302,10 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
   } else if (state->http != NULL) {
     connection->app_protocol = MTD_APP_HTTP;
     /* Only the final connection takes the exchanges; a live snapshot is about the handshake. */
-    if (end_reason != NULL)
+    if (end_reason != NULL) {
       connection->http = mtd_http_steal_exchanges (state->http);
+      decode_cert_headers (pipeline, connection);
+    }
     connection->is_h2_prior_knowledge = mtd_http_is_h2_prior_knowledge (state->http);
     connection->n_http_dropped = mtd_http_n_dropped (state->http);
   } else {
@@ -325,6 +362,16 @@ mtd_pipeline_new (const MtdPipelineOptions *options, const MtdPipelineCallbacks 
   pipeline->user_data = user_data;
   pipeline->classifier = g_steal_pointer (&classifier);
   pipeline->cert_cache = mtd_cert_cache_new (options->max_cached_certs);
+  /* The names the HTTP parser keeps: forwarding headers, correlation headers, --cert-header. */
+  pipeline->kept_header_names = g_ptr_array_new ();
+  for (const char *const *name = mtd_certheader_known_names (); *name != NULL; name++)
+    g_ptr_array_add (pipeline->kept_header_names, (gpointer) *name);
+  for (const char *const *name = options->extra_cert_headers; name != NULL && *name != NULL;
+       name++)
+    g_ptr_array_add (pipeline->kept_header_names, (gpointer) *name);
+  for (gsize i = 0; i < G_N_ELEMENTS (correlation_headers); i++)
+    g_ptr_array_add (pipeline->kept_header_names, (gpointer) correlation_headers[i]);
+  g_ptr_array_add (pipeline->kept_header_names, NULL);
   pipeline->flow_callbacks.on_start = on_flow_start;
   pipeline->flow_callbacks.on_packet = on_flow_packet;
   pipeline->flow_callbacks.on_data = on_flow_data;
@@ -341,6 +388,7 @@ mtd_pipeline_free (MtdPipeline *pipeline)
   if (pipeline == NULL)
     return;
   mtd_flow_table_free (pipeline->flows);
+  g_ptr_array_unref (pipeline->kept_header_names);
   mtd_cert_cache_free (pipeline->cert_cache);
   mtd_classifier_free (pipeline->classifier);
   g_free (pipeline);

@@ -316,10 +316,12 @@ write_verdict (JsonWriter *writer, const char *key, const MtdVerdict *verdict,
   json_end_object (writer);
 }
 
+/* One certificate as an object, under key (NULL inside arrays). */
 static void
-write_cert (JsonWriter *writer, const MtdCert *cert, const MtdConnection *connection)
+write_cert (JsonWriter *writer, const char *key, const MtdCert *cert,
+            const MtdConnection *connection)
 {
-  json_begin_object (writer, NULL);
+  json_begin_object (writer, key);
   json_string (writer, "subject", cert->subject);
   json_string (writer, "issuer", cert->issuer);
   json_string (writer, "serial", cert->serial_hex);
@@ -339,7 +341,7 @@ write_chain (JsonWriter *writer, const char *key, const GPtrArray *chain,
 {
   json_begin_array (writer, key);
   for (guint i = 0; chain != NULL && i < chain->len; i++)
-    write_cert (writer, g_ptr_array_index (chain, i), connection);
+    write_cert (writer, NULL, g_ptr_array_index (chain, i), connection);
   json_end_array (writer);
 }
 
@@ -412,9 +414,75 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
   json_end_object (writer);
 }
 
-static void
-write_http (JsonWriter *writer, const GPtrArray *exchanges)
+static const char *
+xfcc_hash_check_name (MtdXfccHashCheck check)
 {
+  switch (check) {
+  case MTD_XFCC_HASH_MATCHES:
+    return "matches";
+  case MTD_XFCC_HASH_DIFFERS:
+    return "differs";
+  case MTD_XFCC_HASH_NOT_CHECKED:
+  default:
+    return NULL;
+  }
+}
+
+static void
+write_cert_or_null (JsonWriter *writer, const char *key, const MtdCert *cert,
+                    const MtdConnection *connection)
+{
+  if (cert == NULL)
+    json_null (writer, key);
+  else
+    write_cert (writer, key, cert, connection);
+}
+
+/* The forwarding headers of one request (docs/json-schema.md, "cert_headers"). */
+static void
+write_cert_headers (JsonWriter *writer, const MtdConnection *connection, guint exchange_index)
+{
+  json_begin_array (writer, "cert_headers");
+  for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
+    const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
+    if (entry->exchange_index != exchange_index)
+      continue;
+    const MtdCertHeader *header = entry->header;
+    json_begin_object (writer, NULL);
+    json_string (writer, "name", header->name);
+    json_string (writer, "front_end", mtd_certheader_front_end (header->name));
+    json_string (writer, "encoding", mtd_cert_encoding_name (header->encoding));
+    json_bool (writer, "valid", header->is_valid);
+    json_string (writer, "problem", header->problem);
+    json_bool (writer, "convention_mismatch", header->is_convention_mismatch);
+    write_cert_or_null (writer, "cert", header->cert, connection);
+    json_uint (writer, "chain_certs", header->n_chain_certs);
+    json_frame (writer, "frame", entry->frame);
+    if (header->xfcc_elements != NULL) {
+      json_begin_array (writer, "xfcc");
+      for (guint j = 0; j < header->xfcc_elements->len; j++) {
+        const MtdXfccElement *element = g_ptr_array_index (header->xfcc_elements, j);
+        json_begin_object (writer, NULL);
+        json_string (writer, "by", element->by);
+        json_string (writer, "hash", element->hash);
+        json_string (writer, "hash_check", xfcc_hash_check_name (element->hash_check));
+        json_string (writer, "subject", element->subject);
+        json_string (writer, "uri", element->uri);
+        json_string_array (writer, "dns", element->dns);
+        json_string (writer, "cert_sha1", element->cert != NULL ? element->cert->sha1_hex : NULL);
+        json_end_object (writer);
+      }
+      json_end_array (writer);
+    }
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
+static void
+write_http (JsonWriter *writer, const MtdConnection *connection)
+{
+  const GPtrArray *exchanges = connection->http;
   json_begin_array (writer, "http");
   for (guint i = 0; i < exchanges->len; i++) {
     const MtdHttpExchange *exchange = g_ptr_array_index (exchanges, i);
@@ -430,6 +498,7 @@ write_http (JsonWriter *writer, const GPtrArray *exchanges)
       json_null (writer, "status");
     json_frame (writer, "status_frame", exchange->status_frame);
     json_string (writer, "location", exchange->location);
+    write_cert_headers (writer, connection, i);
     json_end_object (writer);
   }
   json_end_array (writer);
@@ -495,7 +564,7 @@ mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
   else
     json_null (&writer, "tls");
   if (connection->http != NULL) {
-    write_http (&writer, connection->http);
+    write_http (&writer, connection);
     json_uint (&writer, "http_dropped", connection->n_http_dropped);
   } else {
     json_null (&writer, "http");

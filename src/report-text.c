@@ -274,6 +274,33 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
   }
 }
 
+/* The forwarding headers of one request, one line each. */
+static void
+put_cert_headers (FILE *out, const MtdConnection *connection, guint exchange_index)
+{
+  for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
+    const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
+    if (entry->exchange_index != exchange_index)
+      continue;
+    const MtdCertHeader *header = entry->header;
+    fputs ("      header ", out);
+    put_text (out, header->name);
+    fprintf (out, ": %s, %s", mtd_cert_encoding_name (header->encoding),
+             header->is_valid ? "valid" : "not valid");
+    if (header->cert != NULL) {
+      fputs (", ", out);
+      put_text (out, header->cert->subject);
+      fprintf (out, " sha1 %s", header->cert->sha1_hex);
+    }
+    if (header->problem != NULL) {
+      fputs (" (", out);
+      put_text (out, header->problem);
+      fputc (')', out);
+    }
+    fputc ('\n', out);
+  }
+}
+
 static void
 put_http (FILE *out, const MtdConnection *connection)
 {
@@ -300,6 +327,7 @@ put_http (FILE *out, const MtdConnection *connection)
     } else {
       fprintf (out, " -> no response (frame %" G_GUINT64_FORMAT ")\n", exchange->request_frame);
     }
+    put_cert_headers (out, connection, i);
   }
   if (connection->n_http_dropped > 0)
     fprintf (out, "   and %u more requests, counted but not kept\n", connection->n_http_dropped);

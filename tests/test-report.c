@@ -804,7 +804,7 @@ static const char *const json_check_script =
     " (None, 'http', False, 0))\n"
     "eq(h['ndpi_protocol'], 'HTTP\\x1b[2J')\n"
     "eq(h['http'], [{'frame': 4, 'method': 'GET', 'host': hostile_host, 'path': hostile_path,"
-    " 'version': 'HTTP/1.1', 'status': 200, 'status_frame': 6, 'location': None}])\n"
+    " 'version': 'HTTP/1.1', 'status': 200, 'status_frame': 6, 'location': None, 'cert_headers': []}])\n"
     "eq(h['warnings'], ['bad\\x1b]0;title\\x07 warning',"
     " \"packets cut short by the capture's snaplen (2 times)\"])\n"
     "eq(h['anomalies'], {'snaplen_truncated': 2})\n"

@@ -594,6 +594,57 @@ def check_stdin(tap, binary, captures, expected, facts):
                "%s: client leaf sha1 = %s" % (what, exp["client_leaf_sha1"]))
 
 
+# captures/http-cert-headers.pcap (captures/make-header-captures.sh): three plain-HTTP requests,
+# each on its own connection, carrying pki/client.pem in a forwarding header, as the script built
+# them: (request path, header name, encoding, convention mismatch).  A plain-HTTP leg that
+# carries a forwarded certificate is the front end's leg to the app, not a caller's plain-HTTP
+# request, so none of this is a client-certificate problem (exit 0); the PEM in
+# X-ARR-ClientCert is a warning.
+CERT_HEADER_CAPTURE = "http-cert-headers.pcap"
+CERT_HEADER_CASES = [
+    ("/arr-base64", "X-ARR-ClientCert", "base64_der", False),
+    ("/nginx-escaped", "X-SSL-Client-Cert", "url_pem", False),
+    ("/arr-pem", "X-ARR-ClientCert", "pem_spaces", True),
+]
+
+
+def check_cert_headers(tap, binary, captures, client_sha1):
+    path = os.path.join(captures, CERT_HEADER_CAPTURE)
+    code, out, err = run(binary, ["analyze", "--format", "json", path])
+    check_no_crash(tap, CERT_HEADER_CAPTURE, code, err)
+    tap.eq(code, 0, "%s: exit status 0 (forwarded headers are not a caller's plain HTTP)"
+           % CERT_HEADER_CAPTURE)
+    doc = parse_json(tap, CERT_HEADER_CAPTURE, out)
+    if doc is None:
+        return
+    by_path = {}
+    for conn in doc.get("connections", []):
+        for exchange in conn.get("http") or []:
+            by_path[exchange.get("path")] = (conn, exchange)
+    for req_path, name, encoding, is_mismatch in CERT_HEADER_CASES:
+        prefix = "%s %s" % (CERT_HEADER_CAPTURE, req_path)
+        if req_path not in by_path:
+            tap.ok(False, "%s: request found" % prefix, "paths seen: %r" % sorted(by_path))
+            continue
+        conn, exchange = by_path[req_path]
+        headers = exchange.get("cert_headers") or []
+        tap.eq(len(headers), 1, "%s: one forwarding header" % prefix)
+        if not headers:
+            continue
+        header = headers[0]
+        tap.eq(header.get("name"), name, "%s: header name" % prefix)
+        tap.eq(header.get("encoding"), encoding, "%s: encoding" % prefix)
+        tap.eq(header.get("valid"), True, "%s: valid" % prefix)
+        tap.eq(header.get("convention_mismatch"), is_mismatch, "%s: convention mismatch" % prefix)
+        tap.eq((header.get("cert") or {}).get("sha1"), client_sha1,
+               "%s: certificate is pki/client.pem" % prefix)
+        tap.eq(header.get("frame"), exchange.get("frame"), "%s: frame of the request" % prefix)
+        codes = [f.get("code") for f in conn.get("findings") or []]
+        tap.ok("plain_http" not in codes, "%s: no plain_http problem" % prefix, "codes %r" % codes)
+        tap.eq("cert_header_wrong_encoding" in codes, is_mismatch,
+               "%s: wrong-encoding warning exactly when mismatched" % prefix)
+
+
 def main():
     binary, captures = command_line("test_captures.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -618,6 +669,7 @@ def main():
         check_capture(tap, binary, captures, name, expected[name], facts[name])
     check_all_at_once(tap, binary, captures, expected, names, facts)
     check_stdin(tap, binary, captures, expected, facts)
+    check_cert_headers(tap, binary, captures, pem_sha1(os.path.join(pki, "client.pem")))
     tap.finish()
 
 
