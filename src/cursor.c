@@ -17,7 +17,11 @@ cursor_take (MtdCursor *cursor, gsize len, const guint8 **out)
   if (cursor->has_failed || cursor->len < len)
     return cursor_fail (cursor);
   *out = cursor->data;
-  cursor->data += len;
+  /* An empty cursor may have a NULL start (an empty GByteArray, mtd_cursor_init (NULL, 0)), and
+   * NULL + 0 is undefined in C: taking nothing moves nothing (found by fuzz-certheader, an empty
+   * XFCC Cert field). */
+  if (len > 0)
+    cursor->data += len;
   cursor->len -= len;
   return TRUE;
 }

@@ -29,6 +29,12 @@ G_DEFINE_QUARK (mtd-source-error-quark, mtd_source_error)
  * non-blocking and we poll its descriptor. */
 #define LIVE_POLL_TIMEOUT_MS 200
 
+/* Packet timestamps come from the file and may be anything (a pcapng timestamp is 64 bits in
+ * any unit, so libpcap can hand over ~10^13 seconds).  Seconds are clamped to about +-73,000
+ * years: microseconds, and the differences of two timestamps that flows and reports compute,
+ * then fit in a gint64 (found by fuzz-pipeline: signed overflow in the multiplication). */
+#define MAX_TIMESTAMP_SECONDS ((G_GINT64_CONSTANT (1) << 61) / G_USEC_PER_SEC)
+
 typedef struct {
   FILE *underlying; /* owned */
   EVP_MD_CTX *digest;
@@ -310,7 +316,9 @@ mtd_source_next (MtdSource *source, MtdPacket *packet, GError **error)
   case 1:
     source->n_frames++;
     packet->frame_number = source->n_frames;
-    packet->ts_usec = (gint64) header->ts.tv_sec * G_USEC_PER_SEC + header->ts.tv_usec;
+    packet->ts_usec = CLAMP ((gint64) header->ts.tv_sec, -MAX_TIMESTAMP_SECONDS,
+                             MAX_TIMESTAMP_SECONDS) * G_USEC_PER_SEC
+                      + header->ts.tv_usec;
     packet->caplen = header->caplen;
     packet->wire_len = header->len;
     packet->link_type = pcap_datalink (source->pcap);
