@@ -160,9 +160,8 @@ struct _MtdTls {
   GArray *alerts;               /* MtdTlsAlert, is_from_client holds the side until conclude */
   gboolean has_fatal_alert;
   gboolean is_midstream;        /* the flow started before the capture: any record may start */
-  /* frame and time of the packet being fed */
+  /* frame of the packet being fed */
   guint64 current_frame;
-  gint64 current_ts_usec;
 };
 
 void
@@ -1026,7 +1025,6 @@ mtd_tls_feed (MtdTls *tls, guint side_index, const guint8 *data, gsize len, guin
   g_return_if_fail (side_index < 2);
   TlsSide *side = &tls->sides[side_index];
   tls->current_frame = frame;
-  tls->current_ts_usec = ts_usec;
   gboolean is_searching = !side->is_tls || side->is_lost;
   if (is_searching && (side->n_probe > 0 || len < RECORD_HEADER_LEN)) {
     /* Whether TLS starts here takes a whole record header; keep a short segment's bytes until

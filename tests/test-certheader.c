@@ -12,6 +12,7 @@
  * and later) and url.QueryEscape'd ones (before), and RFC 9440 §2.1 / RFC 8941 §3.3.5.
  */
 #include "mtd-certheader.h"
+#include "test-pki.h"
 
 #include <string.h>
 
@@ -32,31 +33,6 @@ typedef struct {
 static TestCert leaf;         /* CN=mtlsdiag test client */
 static TestCert intermediate; /* CN=mtlsdiag Test Intermediate CA */
 
-static GPtrArray *
-load_pem (const char *name)
-{
-  g_autofree char *path
-      = g_test_build_filename (G_TEST_DIST, "..", "captures", "pki", name, NULL);
-  BIO *bio = BIO_new_file (path, "r");
-  if (bio == NULL)
-    g_error ("cannot open the test PKI file %s", path);
-  GPtrArray *ders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  X509 *x509 = NULL;
-  while ((x509 = PEM_read_bio_X509 (bio, NULL, NULL, NULL)) != NULL)
-    {
-      unsigned char *der = NULL;
-      int der_len = i2d_X509 (x509, &der);
-      g_assert_cmpint (der_len, >, 0);
-      g_ptr_array_add (ders, g_bytes_new (der, (gsize) der_len));
-      OPENSSL_free (der);
-      X509_free (x509);
-    }
-  ERR_clear_error ();
-  BIO_free (bio);
-  if (ders->len == 0)
-    g_error ("no certificate in %s", path);
-  return ders;
-}
 
 static void
 test_cert_init (TestCert *cert, GBytes *der)
@@ -80,8 +56,8 @@ test_cert_clear (TestCert *cert)
 static void
 load_pki (void)
 {
-  g_autoptr (GPtrArray) client = load_pem ("client.pem");
-  g_autoptr (GPtrArray) chain = load_pem ("client-chain.pem");
+  g_autoptr (GPtrArray) client = mtd_test_pki_read ("client.pem", NULL);
+  g_autoptr (GPtrArray) chain = mtd_test_pki_read ("client-chain.pem", NULL);
   g_assert_cmpuint (client->len, ==, 1);
   g_assert_cmpuint (chain->len, ==, 2);
   g_assert_true (g_bytes_equal (g_ptr_array_index (client, 0), g_ptr_array_index (chain, 0)));

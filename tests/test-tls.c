@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "mtd-tls.h"
+#include "test-pki.h"
 
 /* ---- Wire constants (RFC 5246 §6.2.1, §7.4; RFC 8446 §4, §5.1) ----------------------------- */
 
@@ -55,38 +56,6 @@ static GPtrArray *ca_names_der;     /* GBytes: DER subject Names of root and int
 #define ROOT_DN "CN=mtlsdiag Test Root CA"
 #define INTERMEDIATE_DN "CN=mtlsdiag Test Intermediate CA"
 
-/* Reads the certificates of a PEM file of the test PKI as DER, and optionally their subjects. */
-static GPtrArray *
-load_pem (const char *name, GPtrArray *subjects)
-{
-  g_autofree char *path
-      = g_test_build_filename (G_TEST_DIST, "..", "captures", "pki", name, NULL);
-  BIO *bio = BIO_new_file (path, "r");
-  if (bio == NULL)
-    g_error ("cannot open the test PKI file %s", path);
-  GPtrArray *ders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  X509 *x509 = NULL;
-  while ((x509 = PEM_read_bio_X509 (bio, NULL, NULL, NULL)) != NULL) {
-    unsigned char *der = NULL;
-    int der_len = i2d_X509 (x509, &der);
-    g_assert_cmpint (der_len, >, 0);
-    g_ptr_array_add (ders, g_bytes_new (der, (gsize) der_len));
-    OPENSSL_free (der);
-    if (subjects != NULL) {
-      der = NULL;
-      der_len = i2d_X509_NAME (X509_get_subject_name (x509), &der);
-      g_assert_cmpint (der_len, >, 0);
-      g_ptr_array_add (subjects, g_bytes_new (der, (gsize) der_len));
-      OPENSSL_free (der);
-    }
-    X509_free (x509);
-  }
-  ERR_clear_error ();
-  BIO_free (bio);
-  if (ders->len == 0)
-    g_error ("no certificate in %s", path);
-  return ders;
-}
 
 /* Uppercase SHA-1 hex of DER bytes, computed here independently of x509-cert.c. */
 static char *
@@ -2024,10 +1993,10 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_set_nonfatal_assertions ();
   cache = mtd_cert_cache_new (64);
-  client_chain_der = load_pem ("client-chain.pem", NULL);
-  server_chain_der = load_pem ("server-chain.pem", NULL);
+  client_chain_der = mtd_test_pki_read ("client-chain.pem", NULL);
+  server_chain_der = mtd_test_pki_read ("server-chain.pem", NULL);
   ca_names_der = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_autoptr (GPtrArray) ca_ders = load_pem ("client-ca-names.pem", ca_names_der);
+  g_autoptr (GPtrArray) ca_ders = mtd_test_pki_read ("client-ca-names.pem", ca_names_der);
   g_assert_cmpuint (client_chain_der->len, ==, 2);
   g_assert_cmpuint (ca_names_der->len, ==, 2);
 
