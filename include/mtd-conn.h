@@ -108,6 +108,10 @@ typedef struct {
   guint64 n_cert_cache_hits;
   guint64 n_cert_cache_misses;
   guint64 peak_live_flows;
+  guint64 n_chains;             /* request chains (mtd-chain.h), single-connection ones included */
+  guint64 n_chains_by_verdict[8]; /* indexed by MtdChainVerdict */
+  guint64 n_chains_with_problem;
+  guint64 n_legs_not_chained;   /* connections beyond the chainer's cap */
 } MtdSummary;
 
 /* Index into n_by_version for a TLS version, -1 when it has no slot. */

@@ -8,21 +8,32 @@
 
 #include <glib.h>
 
+#include "mtd-chain.h"
 #include "mtd-conn.h"
 
 typedef enum {
   MTD_SEVERITY_INFO,
   MTD_SEVERITY_WARNING, /* something to look at; not a client-certificate failure by itself */
-  MTD_SEVERITY_PROBLEM, /* a client-certificate problem: drives exit status 1 */
+  MTD_SEVERITY_ERROR, /* a client-certificate problem: drives exit status 1 */
 } MtdSeverity;
 
+/* A frame that proves a finding, in one of the run's inputs. */
 typedef struct {
-  const char *code;     /* static, stable snake_case, e.g. "cert_requested_not_presented" */
+  guint input_index;
+  guint64 frame;        /* 1-based, as Wireshark numbers the frames of that input */
+} MtdEvidence;
+
+#define MTD_MAX_FINDING_EVIDENCE 4
+
+typedef struct {
+  const char *code;     /* static, stable UPPER_SNAKE, e.g. "CERT_REQUESTED_EMPTY" */
   MtdSeverity severity;
   char *message;        /* owned: what happened, with frame numbers */
-  char *cause;          /* owned: the likely cause */
+  char *cause;          /* owned: the runbook cause it points to */
   char *next_check;     /* owned: what to run or look at next */
-  guint64 frame;        /* the frame that proves it, 0 when none */
+  guint64 frame;        /* the first evidence frame, 0 when none */
+  guint n_evidence;
+  MtdEvidence evidence[MTD_MAX_FINDING_EVIDENCE];
 } MtdFinding;
 
 typedef struct {
@@ -30,9 +41,11 @@ typedef struct {
   MtdSeverity worst;
 } MtdDiagnosis;
 
-const char *mtd_severity_name (MtdSeverity severity); /* "info", "warning", "problem" */
+const char *mtd_severity_name (MtdSeverity severity); /* "info", "warning", "error" */
 
 MtdDiagnosis *mtd_diagnose_connection (const MtdConnection *connection);
+/* The findings of a request chain as a whole (the connections in it have their own). */
+MtdDiagnosis *mtd_diagnose_chain (const MtdChain *chain);
 void mtd_diagnosis_free (MtdDiagnosis *diagnosis); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdDiagnosis, mtd_diagnosis_free)
 

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "mtd-chain.h"
 #include "mtd-conn.h"
 #include "mtd-diagnose.h"
 
@@ -30,7 +31,12 @@ gboolean mtd_report_parse_format (const char *name, MtdReportFormat *format);
 
 void mtd_report_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis);
-/* Writes the inputs and summary and closes the document.  FALSE with error when writing failed
+/* The run's request chains (MtdChain*) and their diagnoses (MtdDiagnosis*, diagnoses[i] is
+ * chains[i]'s), written by mtd_report_finish: all three are borrowed until then.  The chainer
+ * gives the names of --hop addresses. */
+void mtd_report_set_chains (MtdReport *report, const GPtrArray *chains,
+                            const GPtrArray *diagnoses, const MtdChainer *chainer);
+/* Writes the chains, inputs and summary and closes the document.  FALSE with error when writing failed
  * (disk full, closed pipe). */
 gboolean mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
                             const MtdSummary *summary, GError **error);

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "mtd-diagnose.h"
+#include "diagnose-private.h"
 
 /* Acceptable CAs named in a finding before "and N more". */
 #define MAX_CAS_NAMED 3
@@ -52,8 +52,8 @@ const char *
 mtd_severity_name (MtdSeverity severity)
 {
   switch (severity) {
-  case MTD_SEVERITY_PROBLEM:
-    return "problem";
+  case MTD_SEVERITY_ERROR:
+    return "error";
   case MTD_SEVERITY_WARNING:
     return "warning";
   case MTD_SEVERITY_INFO:
@@ -62,8 +62,8 @@ mtd_severity_name (MtdSeverity severity)
   }
 }
 
-static void
-finding_free (MtdFinding *finding)
+void
+mtd_finding_free (MtdFinding *finding)
 {
   if (finding == NULL)
     return;
@@ -74,8 +74,8 @@ finding_free (MtdFinding *finding)
 }
 
 /* Adds a finding; message, cause and next_check (the last two may be NULL) are taken over. */
-static void
-add_finding (GPtrArray *findings, const char *code, MtdSeverity severity, guint64 frame,
+MtdFinding *
+mtd_diagnose_add_finding (GPtrArray *findings, const char *code, MtdSeverity severity, guint64 frame,
              char *message, char *cause, char *next_check)
 {
   MtdFinding *finding = g_new0 (MtdFinding, 1);
@@ -86,6 +86,22 @@ add_finding (GPtrArray *findings, const char *code, MtdSeverity severity, guint6
   finding->cause = cause;
   finding->next_check = next_check;
   g_ptr_array_add (findings, finding);
+  return finding;
+}
+
+void
+mtd_finding_add_evidence (MtdFinding *finding, guint input_index, guint64 frame)
+{
+  if (frame == 0 || finding->n_evidence >= MTD_MAX_FINDING_EVIDENCE)
+    return;
+  for (guint i = 0; i < finding->n_evidence; i++)
+    if (finding->evidence[i].input_index == input_index && finding->evidence[i].frame == frame)
+      return;
+  finding->evidence[finding->n_evidence].input_index = input_index;
+  finding->evidence[finding->n_evidence].frame = frame;
+  finding->n_evidence++;
+  if (finding->frame == 0)
+    finding->frame = frame;
 }
 
 /* ---- Words for facts ---------------------------------------------------------------------- */
@@ -254,8 +270,8 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdTlsFacts *tls)
       "\"[?name=='WEBSITE_LOAD_CERTIFICATES']\", the file or store named by the thumbprint, then "
       "restart the app.",
       cas != NULL ? "the acceptable CAs above" : "the CAs the server accepts");
-  add_finding (findings, is_empty ? "cert_requested_empty" : "cert_requested_not_sent",
-               MTD_SEVERITY_PROBLEM, verdict_frame (presented),
+  mtd_diagnose_add_finding (findings, is_empty ? "CERT_REQUESTED_EMPTY" : "CERT_REQUESTED_NOT_SENT",
+               MTD_SEVERITY_ERROR, verdict_frame (presented),
                g_string_free (g_steal_pointer (&message), FALSE),
                g_string_free (g_steal_pointer (&cause), FALSE), next);
 }
@@ -281,7 +297,7 @@ diagnose_presented (GPtrArray *findings, const MtdConnection *connection, const 
                                frames, is_tls13 (tls) ? "are encrypted (TLS 1.3)"
                                                       : "are not in the capture");
   }
-  add_finding (findings, "cert_presented", MTD_SEVERITY_INFO, verdict_frame (presented), message,
+  mtd_diagnose_add_finding (findings, "CERT_PRESENTED", MTD_SEVERITY_INFO, verdict_frame (presented), message,
                NULL, NULL);
   if (leaf == NULL)
     return;
@@ -293,8 +309,8 @@ diagnose_presented (GPtrArray *findings, const MtdConnection *connection, const 
   g_autofree char *capture_time = mtd_format_utc (capture_seconds);
   gboolean is_expired = validity == MTD_CERT_EXPIRED;
   g_autofree char *bound = mtd_format_utc (is_expired ? leaf->not_after : leaf->not_before);
-  add_finding (
-      findings, is_expired ? "client_cert_expired" : "client_cert_not_yet_valid",
+  mtd_diagnose_add_finding (
+      findings, is_expired ? "CLIENT_CERT_EXPIRED" : "CLIENT_CERT_NOT_YET_VALID",
       MTD_SEVERITY_WARNING, verdict_frame (presented),
       g_strdup_printf ("The client certificate (SHA-1 %s) %s %s; the connection started %s.",
                        leaf->sha1_hex, is_expired ? "expired on" : "is only valid from", bound,
@@ -416,7 +432,7 @@ diagnose_rejected (GPtrArray *findings, const MtdConnection *connection, const M
   } else {
     rejection_advice (alert->description, connection, tls, &cause, &next);
   }
-  add_finding (findings, "cert_rejected", MTD_SEVERITY_PROBLEM, alert->frame, message, cause,
+  mtd_diagnose_add_finding (findings, "CERT_REJECTED", MTD_SEVERITY_ERROR, alert->frame, message, cause,
                next);
 }
 
@@ -522,7 +538,7 @@ diagnose_handshake_alert (GPtrArray *findings, const MtdTlsFacts *tls, const Mtd
   char *cause = NULL;
   char *next = NULL;
   handshake_alert_advice (alert, tls, &cause, &next);
-  add_finding (findings, "handshake_alert", MTD_SEVERITY_PROBLEM, alert->frame, message, cause,
+  mtd_diagnose_add_finding (findings, "HANDSHAKE_ALERT", MTD_SEVERITY_ERROR, alert->frame, message, cause,
                next);
 }
 
@@ -554,7 +570,7 @@ diagnose_not_requested (GPtrArray *findings, const MtdTlsFacts *tls)
   g_string_append (cause, ". Or something in front of the server (Application Gateway, Front "
                           "Door, a load balancer or proxy) ends TLS itself and the certificate "
                           "never reaches this hop.");
-  add_finding (findings, "cert_not_requested", MTD_SEVERITY_INFO, verdict_frame (requested),
+  mtd_diagnose_add_finding (findings, "CERT_NOT_REQUESTED", MTD_SEVERITY_INFO, verdict_frame (requested),
                g_string_free (g_steal_pointer (&message), FALSE),
                g_string_free (g_steal_pointer (&cause), FALSE),
                g_strdup_printf ("Check the site's settings: %s", az_show_settings));
@@ -581,7 +597,7 @@ diagnose_unknown (GPtrArray *findings, const MtdTlsFacts *tls)
                                                                      : "did not ask for",
                                frames, reason != NULL ? reason : "its answer is missing");
   }
-  add_finding (findings, "cert_unknown", MTD_SEVERITY_WARNING,
+  mtd_diagnose_add_finding (findings, "CERT_UNKNOWN", MTD_SEVERITY_WARNING,
                verdict_frame (requested) != 0 ? verdict_frame (requested)
                                               : verdict_frame (presented),
                message,
@@ -601,7 +617,7 @@ diagnose_inferred (GPtrArray *findings, const MtdTlsFacts *tls)
   g_autofree char *where = frame != 0 ? g_strdup_printf (" (frame %" G_GUINT64_FORMAT ")", frame)
                                       : g_strdup ("");
   const char *reason = requested->reason != NULL ? requested->reason : tls->presented.reason;
-  add_finding (findings, "tls13_inferred", MTD_SEVERITY_INFO, frame,
+  mtd_diagnose_add_finding (findings, "TLS13_INFERRED", MTD_SEVERITY_INFO, frame,
                g_strdup_printf ("TLS 1.3 encrypts the CertificateRequest and the client's "
                                 "Certificate (RFC 8446 §4.3.2, §4.4.2): these verdicts come from "
                                 "the sizes of the client's encrypted records%s%s%s.",
@@ -671,6 +687,23 @@ has_cert_header (const MtdConnection *connection, guint exchange_index)
   return FALSE;
 }
 
+/* A request that a proxy sent on (it names the caller or the original request): the leg from a
+ * front end that ended TLS to the application, not the caller's own plain-HTTP request. */
+static gboolean
+is_forwarded_request (const MtdHttpExchange *exchange)
+{
+  static const char *const names[] = { "X-Forwarded-For", "X-Forwarded-Host", "X-Original-URL",
+                                       "X-ARR-LOG-ID" };
+  for (guint i = 0; exchange->request_headers != NULL && i < exchange->request_headers->len;
+       i++) {
+    const MtdHttpHeader *header = g_ptr_array_index (exchange->request_headers, i);
+    for (gsize j = 0; j < G_N_ELEMENTS (names); j++)
+      if (g_ascii_strcasecmp (header->name, names[j]) == 0)
+        return TRUE;
+  }
+  return FALSE;
+}
+
 /* A forwarding header on a plain-HTTP request: normal on the leg from a front end that ended
  * TLS to the application, spoofable when the caller set it itself. */
 static void
@@ -681,7 +714,7 @@ diagnose_cert_headers (GPtrArray *findings, const MtdConnection *connection)
     const MtdCertHeader *header = entry->header;
     const char *encoding = mtd_cert_encoding_name (header->encoding);
     if (!header->is_valid) {
-      add_finding (findings, "cert_header_malformed", MTD_SEVERITY_WARNING, entry->frame,
+      mtd_diagnose_add_finding (findings, "CERT_HEADER_MALFORMED", MTD_SEVERITY_WARNING, entry->frame,
                    g_strdup_printf ("The request in frame %" G_GUINT64_FORMAT " carries a %s "
                                     "header (%s) that does not hold a usable certificate: %s.",
                                     entry->frame, header->name, encoding,
@@ -696,7 +729,7 @@ diagnose_cert_headers (GPtrArray *findings, const MtdConnection *connection)
       continue;
     }
     if (header->is_convention_mismatch)
-      add_finding (findings, "cert_header_wrong_encoding", MTD_SEVERITY_WARNING, entry->frame,
+      mtd_diagnose_add_finding (findings, "CERT_HEADER_WRONG_ENCODING", MTD_SEVERITY_WARNING, entry->frame,
                    g_strdup_printf ("The %s header in frame %" G_GUINT64_FORMAT " holds a "
                                     "certificate, but as %s: %s.",
                                     header->name, entry->frame, encoding,
@@ -708,7 +741,7 @@ diagnose_cert_headers (GPtrArray *findings, const MtdConnection *connection)
                    g_strdup ("Decode the header the way its sender writes it, or fix the "
                              "rewrite rule that fills it."));
     if (header->cert != NULL)
-      add_finding (findings, "cert_header_forwarded", MTD_SEVERITY_INFO, entry->frame,
+      mtd_diagnose_add_finding (findings, "CERT_HEADER_FORWARDED", MTD_SEVERITY_INFO, entry->frame,
                    g_strdup_printf ("The request in frame %" G_GUINT64_FORMAT " carries a "
                                     "client certificate in %s (%s): %s, thumbprint %s.",
                                     entry->frame, header->name, encoding, header->cert->subject,
@@ -735,8 +768,8 @@ diagnose_http (GPtrArray *findings, const MtdConnection *connection)
     if (is_redirect_to_https (exchange)) {
       if (n_redirects++ == 0)
         first_redirect = exchange;
-    } else if (has_cert_header (connection, i)) {
-      continue; /* a forwarded leg, judged by diagnose_cert_headers */
+    } else if (has_cert_header (connection, i) || is_forwarded_request (exchange)) {
+      continue; /* a forwarded leg, judged by diagnose_cert_headers and the chain */
     } else if (n_plain++ == 0) {
       first_plain = exchange;
     }
@@ -754,7 +787,7 @@ diagnose_http (GPtrArray *findings, const MtdConnection *connection)
                               first_plain->status, first_plain->status_frame);
     else
       g_string_append (message, ", with no response in the capture.");
-    add_finding (findings, "plain_http", MTD_SEVERITY_PROBLEM, first_plain->request_frame,
+    mtd_diagnose_add_finding (findings, "PLAIN_HTTP", MTD_SEVERITY_ERROR, first_plain->request_frame,
                  g_string_free (g_steal_pointer (&message), FALSE),
                  g_strdup ("A request over plain HTTP never carries a client certificate: "
                            "certificates only travel inside TLS, so the application sees none "
@@ -772,7 +805,7 @@ diagnose_http (GPtrArray *findings, const MtdConnection *connection)
     if (n_redirects > 1)
       g_string_append_printf (message, ", and %u more like it", n_redirects - 1);
     g_string_append (message, ": the behaviour of httpsOnly.");
-    add_finding (findings, "http_redirected_to_https", MTD_SEVERITY_INFO,
+    mtd_diagnose_add_finding (findings, "HTTP_REDIRECTED_TO_HTTPS", MTD_SEVERITY_INFO,
                  first_redirect->status_frame,
                  g_string_free (g_steal_pointer (&message), FALSE),
                  g_strdup ("The caller used http://; the server sends it to HTTPS, where a client "
@@ -809,7 +842,7 @@ diagnose_incomplete (GPtrArray *findings, const MtdConnection *connection)
                             reasons->len > 0 ? "; " : "");
   if (reasons->len == 0)
     g_string_append (reasons, "bytes of the connection are missing from the capture");
-  add_finding (findings, "incomplete", MTD_SEVERITY_WARNING, 0,
+  mtd_diagnose_add_finding (findings, "INCOMPLETE", MTD_SEVERITY_WARNING, 0,
                g_strdup_printf ("Facts may be missing: %s.", reasons->str),
                g_strdup ("The capture does not hold the whole connection."),
                g_strdup ("Capture the whole connection: start before the client connects, with "
@@ -817,12 +850,12 @@ diagnose_incomplete (GPtrArray *findings, const MtdConnection *connection)
 }
 
 /* Moves findings into the result worst first, keeping the rules' order within a severity. */
-static GPtrArray *
-order_by_severity (GPtrArray *findings, MtdSeverity *worst)
+GPtrArray *
+mtd_diagnose_order (GPtrArray *findings, MtdSeverity *worst)
 {
-  GPtrArray *ordered = g_ptr_array_new_full (findings->len, (GDestroyNotify) finding_free);
+  GPtrArray *ordered = g_ptr_array_new_full (findings->len, (GDestroyNotify) mtd_finding_free);
   static const MtdSeverity order[] = {
-    MTD_SEVERITY_PROBLEM,
+    MTD_SEVERITY_ERROR,
     MTD_SEVERITY_WARNING,
     MTD_SEVERITY_INFO,
   };
@@ -852,7 +885,7 @@ mtd_diagnose_connection (const MtdConnection *connection)
     diagnose_cert_headers (findings, connection);
   }
   if (connection->is_h2_prior_knowledge)
-    add_finding (findings, "h2_prior_knowledge", MTD_SEVERITY_INFO, connection->first_frame,
+    mtd_diagnose_add_finding (findings, "H2_PRIOR_KNOWLEDGE", MTD_SEVERITY_INFO, connection->first_frame,
                  g_strdup ("The client spoke HTTP/2 in clear with prior knowledge (RFC 9113 "
                            "§3.3)."),
                  g_strdup ("Cleartext HTTP/2 (h2c), like any plain-HTTP request, carries no "
@@ -861,8 +894,21 @@ mtd_diagnose_connection (const MtdConnection *connection)
   if (connection->is_incomplete)
     diagnose_incomplete (findings, connection);
 
+  /* Every frame a connection's finding cites is in the connection's own input. */
+  for (guint i = 0; i < findings->len; i++) {
+    MtdFinding *finding = g_ptr_array_index (findings, i);
+    guint64 frame = finding->frame;
+    finding->frame = 0;
+    mtd_finding_add_evidence (finding, connection->input_index, frame);
+  }
+  return mtd_diagnosis_new (findings);
+}
+
+MtdDiagnosis *
+mtd_diagnosis_new (GPtrArray *findings)
+{
   MtdDiagnosis *diagnosis = g_new0 (MtdDiagnosis, 1);
-  diagnosis->findings = order_by_severity (findings, &diagnosis->worst);
+  diagnosis->findings = mtd_diagnose_order (findings, &diagnosis->worst);
   return diagnosis;
 }
 
@@ -880,5 +926,5 @@ gboolean
 mtd_diagnosis_has_problem (const MtdDiagnosis *diagnosis)
 {
   return diagnosis != NULL && diagnosis->findings != NULL && diagnosis->findings->len > 0
-         && diagnosis->worst == MTD_SEVERITY_PROBLEM;
+         && diagnosis->worst == MTD_SEVERITY_ERROR;
 }

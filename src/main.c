@@ -2,6 +2,7 @@
  *
  * Exit status: 0 no client-certificate problem seen, 1 one was seen, 2 unusable input or usage.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <glib.h>
 
+#include "mtd-chain.h"
 #include "mtd-diagnose.h"
 #include "mtd-pipeline.h"
 #include "mtd-report.h"
@@ -23,6 +25,7 @@ enum {
 
 typedef struct {
   MtdReport *report;         /* owned */
+  MtdChainer *chainer;       /* owned */
   MtdSummary *summary;       /* borrowed from the pipeline */
   FILE *live_out;            /* borrowed: where live lines go, NULL when not live */
   gboolean has_problem;
@@ -42,6 +45,7 @@ on_connection (MtdConnection *connection, gpointer user_data)
   context->has_problem |= has_problem;
   mtd_summary_add_connection (context->summary, owned, has_problem);
   mtd_report_connection (context->report, owned, diagnosis);
+  mtd_chainer_add_connection (context->chainer, owned);
 }
 
 static void
@@ -84,6 +88,9 @@ typedef struct {
   gint idle_timeout_seconds;
   gboolean is_version;
   char **extra_cert_headers; /* --cert-header, NULL-terminated */
+  char **hops;               /* --hop ADDRESS=NAME, NULL-terminated */
+  gdouble chain_window_seconds;
+  GHashTable *hop_names;     /* address (owned) -> name (owned), from hops */
   char *interface;  /* live only */
   char *filter;     /* live only */
 } CommonOptions;
@@ -96,6 +103,9 @@ common_options_clear (CommonOptions *common)
   g_free (common->interface);
   g_free (common->filter);
   g_strfreev (common->extra_cert_headers);
+  g_strfreev (common->hops);
+  if (common->hop_names != NULL)
+    g_hash_table_unref (common->hop_names);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommonOptions, common_options_clear)
 
@@ -123,6 +133,13 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
     { "cert-header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->extra_cert_headers,
       "Also treat request header NAME as a client-certificate forwarding header (repeatable)",
       "NAME" },
+    { "hop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->hops,
+      "Name a host of the ingress chain; give every address it uses the same NAME, so a leg "
+      "leaving one address continues one arriving at another (repeatable)",
+      "ADDRESS=NAME" },
+    { "chain-window", 0, 0, G_OPTION_ARG_DOUBLE, &common->chain_window_seconds,
+      "Seconds after a leg ends within which the next hop's leg may start (default 2)",
+      "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &common->is_version, "Print the version and exit",
       NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -130,10 +147,45 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
   g_option_context_add_main_entries (option_context, entries, NULL);
 }
 
+/* --hop ADDRESS=NAME: the address as the report prints it (inet_ntop's form) -> NAME. */
 static gboolean
-prepare_common (const CommonOptions *common, MtdReportFormat *format,
+parse_hops (CommonOptions *common, GError **error)
+{
+  common->hop_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; common->hops != NULL && common->hops[i] != NULL; i++) {
+    const char *option = common->hops[i];
+    const char *equals = strchr (option, '=');
+    if (equals == NULL || equals == option || equals[1] == '\0') {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--hop \"%s\": expected ADDRESS=NAME, for example 10.0.0.4=appgw", option);
+      return FALSE;
+    }
+    g_autofree char *address = g_strndup (option, (gsize) (equals - option));
+    guint8 bytes[16];
+    char printable[INET6_ADDRSTRLEN];
+    int family = strchr (address, ':') != NULL ? AF_INET6 : AF_INET;
+    if (inet_pton (family, address, bytes) != 1
+        || inet_ntop (family, bytes, printable, sizeof printable) == NULL) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--hop \"%s\": \"%s\" is not an IPv4 or IPv6 address", option, address);
+      return FALSE;
+    }
+    g_hash_table_replace (common->hop_names, g_strdup (printable), g_strdup (equals + 1));
+  }
+  return TRUE;
+}
+
+static gboolean
+prepare_common (CommonOptions *common, MtdReportFormat *format,
                 MtdPipelineOptions *pipeline_options, GError **error)
 {
+  if (!parse_hops (common, error))
+    return FALSE;
+  if (common->chain_window_seconds < 0 || common->chain_window_seconds > 3600) {
+    g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         "--chain-window must be between 0 and 3600 seconds");
+    return FALSE;
+  }
   if (!mtd_report_parse_format (common->format_name != NULL ? common->format_name : "text",
                                 format)) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -158,7 +210,8 @@ prepare_common (const CommonOptions *common, MtdReportFormat *format,
 /* Parses a command's options.  Returns -1 to go on, or the exit status to end with. */
 static int
 parse_command_line (GOptionContext *option_context, CommonOptions *common, int *argc,
-                    char ***argv, MtdReportFormat *format, MtdPipelineOptions *pipeline_options)
+                    char ***argv, MtdReportFormat *format, MtdPipelineOptions *pipeline_options,
+                    MtdChainOptions *chain_options)
 {
   add_common_entries (option_context, common);
   g_autoptr (GError) error = NULL;
@@ -174,6 +227,10 @@ parse_command_line (GOptionContext *option_context, CommonOptions *common, int *
     print_error (error->message);
     return EXIT_UNUSABLE;
   }
+  mtd_chain_options_init_default (chain_options);
+  chain_options->hop_names = common->hop_names;
+  if (common->chain_window_seconds > 0)
+    chain_options->window_usec = (gint64) (common->chain_window_seconds * G_USEC_PER_SEC);
   return -1;
 }
 
@@ -195,14 +252,17 @@ open_output (const char *path, GError **error)
  * callbacks must outlive the pipeline. */
 static MtdPipeline *
 start_run (RunContext *context, MtdReportFormat format, FILE *out,
-           const MtdPipelineOptions *pipeline_options, const MtdPipelineCallbacks *callbacks)
+           const MtdPipelineOptions *pipeline_options, const MtdChainOptions *chain_options,
+           const MtdPipelineCallbacks *callbacks)
 {
   g_autoptr (GError) error = NULL;
   context->report = mtd_report_new (format, out, MTD_VERSION);
+  context->chainer = mtd_chainer_new (chain_options);
   MtdPipeline *pipeline = mtd_pipeline_new (pipeline_options, callbacks, context, &error);
   if (pipeline == NULL) {
     print_error (error->message);
     g_clear_pointer (&context->report, mtd_report_free);
+    g_clear_pointer (&context->chainer, mtd_chainer_free);
     return NULL;
   }
   context->summary = mtd_pipeline_summary (pipeline);
@@ -214,6 +274,23 @@ finish_report (RunContext *context, MtdPipeline *pipeline, GPtrArray *inputs, FI
                gboolean has_unusable_input)
 {
   g_autoptr (GError) error = NULL;
+  /* Chains need every connection: they are built once all inputs are read. */
+  MtdSummary *summary = mtd_pipeline_summary (pipeline);
+  g_autoptr (GPtrArray) chains = mtd_chainer_build (context->chainer);
+  g_autoptr (GPtrArray) diagnoses
+      = g_ptr_array_new_full (chains->len, (GDestroyNotify) mtd_diagnosis_free);
+  for (guint i = 0; i < chains->len; i++) {
+    const MtdChain *chain = g_ptr_array_index (chains, i);
+    MtdDiagnosis *diagnosis = mtd_diagnose_chain (chain);
+    gboolean has_problem = mtd_diagnosis_has_problem (diagnosis);
+    context->has_problem |= has_problem;
+    summary->n_chains++;
+    summary->n_chains_by_verdict[chain->verdict]++;
+    summary->n_chains_with_problem += has_problem ? 1 : 0;
+    g_ptr_array_add (diagnoses, diagnosis);
+  }
+  summary->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
+  mtd_report_set_chains (context->report, chains, diagnoses, context->chainer);
   if (!mtd_report_finish (context->report, (const MtdInputInfo *const *) inputs->pdata,
                           inputs->len, mtd_pipeline_summary (pipeline), &error)) {
     print_error (error->message);
@@ -277,8 +354,9 @@ run_analyze (int argc, char **argv)
                                 "with the frames that prove it.");
   MtdReportFormat format;
   MtdPipelineOptions pipeline_options;
+  MtdChainOptions chain_options;
   int early_status = parse_command_line (option_context, &common, &argc, &argv, &format,
-                                         &pipeline_options);
+                                         &pipeline_options, &chain_options);
   if (early_status >= 0)
     return early_status;
   g_autoptr (GError) error = NULL;
@@ -309,8 +387,8 @@ run_analyze (int argc, char **argv)
   RunContext context = { 0 };
   /* No live lines here, so no handshake snapshots to build. */
   MtdPipelineCallbacks callbacks = { on_connection, NULL };
-  g_autoptr (MtdPipeline) pipeline = start_run (&context, format, out, &pipeline_options,
-                                                &callbacks);
+  g_autoptr (MtdPipeline) pipeline
+      = start_run (&context, format, out, &pipeline_options, &chain_options, &callbacks);
   if (pipeline == NULL)
     return EXIT_UNUSABLE;
   g_autoptr (GPtrArray) inputs
@@ -332,6 +410,7 @@ run_analyze (int argc, char **argv)
   int status = finish_report (&context, pipeline, inputs, out, has_unusable_input);
   g_clear_pointer (&pipeline, mtd_pipeline_free);
   mtd_report_free (context.report);
+  mtd_chainer_free (context.chainer);
   return status;
 }
 
@@ -361,8 +440,9 @@ run_live (int argc, char **argv)
   g_option_context_add_main_entries (option_context, entries, NULL);
   MtdReportFormat format;
   MtdPipelineOptions pipeline_options;
+  MtdChainOptions chain_options;
   int early_status = parse_command_line (option_context, &common, &argc, &argv, &format,
-                                         &pipeline_options);
+                                         &pipeline_options, &chain_options);
   if (early_status >= 0)
     return early_status;
   g_autoptr (GError) error = NULL;
@@ -387,8 +467,8 @@ run_live (int argc, char **argv)
   /* Live lines must not break a JSON document on standard output. */
   context.live_out = (out == stdout && format == MTD_REPORT_JSON) ? stderr : stdout;
   MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
-  g_autoptr (MtdPipeline) pipeline = start_run (&context, format, out, &pipeline_options,
-                                                &callbacks);
+  g_autoptr (MtdPipeline) pipeline
+      = start_run (&context, format, out, &pipeline_options, &chain_options, &callbacks);
   if (pipeline == NULL)
     return EXIT_UNUSABLE;
 
@@ -422,6 +502,7 @@ run_live (int argc, char **argv)
   int status = finish_report (&context, pipeline, inputs, out, FALSE);
   g_clear_pointer (&pipeline, mtd_pipeline_free);
   mtd_report_free (context.report);
+  mtd_chainer_free (context.chainer);
   return status;
 }
 

@@ -36,6 +36,8 @@ mtd_report_free (MtdReport *report)
   if (report == NULL)
     return;
   g_free (report->tool_version);
+  if (report->connection_codes != NULL)
+    g_hash_table_unref (report->connection_codes);
   g_free (report);
 }
 
@@ -67,16 +69,30 @@ mtd_report_connection (MtdReport *report, const MtdConnection *connection,
   note_write_error (report);
 }
 
+void
+mtd_report_set_chains (MtdReport *report, const GPtrArray *chains, const GPtrArray *diagnoses,
+                       const MtdChainer *chainer)
+{
+  g_return_if_fail (report != NULL && chains != NULL && diagnoses != NULL);
+  g_return_if_fail (chains->len == diagnoses->len);
+  report->chains = chains;
+  report->chain_diagnoses = diagnoses;
+  report->chainer = chainer;
+}
+
 gboolean
 mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
                    const MtdSummary *summary, GError **error)
 {
   g_return_val_if_fail (report != NULL && summary != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  if (report->format == MTD_REPORT_JSON)
+  if (report->format == MTD_REPORT_JSON) {
+    mtd_report_json_chains (report);
     mtd_report_json_finish (report, inputs, n_inputs, summary);
-  else
+  } else {
+    mtd_report_text_chains (report);
     mtd_report_text_finish (report, inputs, n_inputs, summary);
+  }
   note_write_error (report);
   /* stdio keeps the error flag in the stream; fflush reports what was still buffered. */
   errno = 0;

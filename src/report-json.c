@@ -296,6 +296,14 @@ write_findings (JsonWriter *writer, const MtdDiagnosis *diagnosis)
     json_string (writer, "cause", finding->cause);
     json_string (writer, "next_check", finding->next_check);
     json_frame (writer, "frame", finding->frame);
+    json_begin_array (writer, "evidence");
+    for (guint e = 0; e < finding->n_evidence; e++) {
+      json_begin_object (writer, NULL);
+      json_uint (writer, "input", finding->evidence[e].input_index);
+      json_uint (writer, "frame", finding->evidence[e].frame);
+      json_end_object (writer);
+    }
+    json_end_array (writer);
     json_end_object (writer);
   }
   json_end_array (writer);
@@ -653,7 +661,167 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
   json_uint (writer, "misses", summary->n_cert_cache_misses);
   json_end_object (writer);
   json_uint (writer, "peak_live_flows", summary->peak_live_flows);
+  json_begin_object (writer, "chains");
+  json_uint (writer, "total", summary->n_chains);
+  for (guint v = MTD_CHAIN_UNKNOWN; v <= MTD_CHAIN_HEADER_MISMATCH; v++)
+    json_uint (writer, mtd_chain_verdict_name (v), summary->n_chains_by_verdict[v]);
+  json_uint (writer, "with_problem", summary->n_chains_with_problem);
+  json_uint (writer, "connections_not_chained", summary->n_legs_not_chained);
   json_end_object (writer);
+  json_end_object (writer);
+}
+
+/* ---- Chains ------------------------------------------------------------------------------ */
+
+static void
+write_hop_endpoint (JsonWriter *writer, const char *key, const MtdEndpoint *endpoint,
+                    const MtdChainer *chainer)
+{
+  json_begin_object (writer, key);
+  json_string (writer, "ip", endpoint->ip);
+  json_uint (writer, "port", endpoint->port);
+  const char *name = chainer != NULL ? mtd_chainer_hop_name (chainer, endpoint->ip) : NULL;
+  if (name != NULL)
+    json_string (writer, "name", name);
+  json_end_object (writer);
+}
+
+static void
+write_leg_cert_header (JsonWriter *writer, const MtdLegRequest *request)
+{
+  if (request == NULL || request->cert_header == NULL) {
+    json_null (writer, "cert_header");
+    return;
+  }
+  const MtdLegCertHeader *header = request->cert_header;
+  json_begin_object (writer, "cert_header");
+  json_string (writer, "name", header->name);
+  json_string (writer, "encoding", mtd_cert_encoding_name (header->encoding));
+  json_bool (writer, "valid", header->is_valid);
+  json_bool (writer, "convention_mismatch", header->is_convention_mismatch);
+  json_string (writer, "sha1", header->sha1_hex[0] != '\0' ? header->sha1_hex : NULL);
+  json_string (writer, "subject", header->subject);
+  json_frame (writer, "frame", header->frame);
+  json_end_object (writer);
+}
+
+static void
+write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, const MtdChainer *chainer)
+{
+  const MtdLeg *leg = hop->leg;
+  json_begin_object (writer, NULL);
+  json_uint (writer, "hop", number);
+  json_uint (writer, "connection", leg->connection_id);
+  json_uint (writer, "input", leg->input_index);
+  json_begin_array (writer, "seen_in_inputs");
+  for (guint i = 0; i < 64; i++)
+    if (leg->seen_in_inputs & (G_GUINT64_CONSTANT (1) << i))
+      json_uint (writer, NULL, i);
+  json_end_array (writer);
+  write_hop_endpoint (writer, "from", &leg->client, chainer);
+  write_hop_endpoint (writer, "to", &leg->server, chainer);
+  json_time_usec (writer, "start", leg->start_usec);
+  json_string (writer, "protocol", leg->protocol == MTD_APP_TLS ? "tls" : "http");
+  if (leg->protocol == MTD_APP_TLS) {
+    char buf[64];
+    json_string (writer, "tls_version",
+                 leg->tls_version != 0 ? mtd_tls_version_name (leg->tls_version, buf, sizeof buf)
+                                       : NULL);
+    json_string (writer, "sni", leg->sni);
+    write_verdict (writer, "client_cert_requested", &leg->requested,
+                   mtd_requested_name (leg->requested.value));
+    write_verdict (writer, "client_cert_presented", &leg->presented,
+                   mtd_presented_name (leg->presented.value));
+    json_string (writer, "client_leaf_sha1",
+                 leg->client_sha1_hex[0] != '\0' ? leg->client_sha1_hex : NULL);
+  } else {
+    json_null (writer, "tls_version");
+    json_null (writer, "sni");
+    json_null (writer, "client_cert_requested");
+    json_null (writer, "client_cert_presented");
+    json_null (writer, "client_leaf_sha1");
+  }
+  const MtdLegRequest *request = hop->cert_request != NULL ? hop->cert_request
+                                                           : hop->first_request;
+  if (request != NULL) {
+    json_begin_object (writer, "request");
+    json_string (writer, "method", request->method);
+    json_string (writer, "host", request->host);
+    json_string (writer, "path", request->path);
+    json_frame (writer, "frame", request->request_frame);
+    if (request->status != 0)
+      json_int (writer, "status", request->status);
+    else
+      json_null (writer, "status");
+    json_frame (writer, "status_frame", request->status_frame);
+    json_string (writer, "x_forwarded_for", request->x_forwarded_for);
+    json_end_object (writer);
+  } else {
+    json_null (writer, "request");
+  }
+  write_leg_cert_header (writer, hop->cert_request);
+  json_end_object (writer);
+}
+
+static void
+write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+             const MtdChainer *chainer)
+{
+  json_begin_object (writer, NULL);
+  json_uint (writer, "id", chain->id);
+  json_string (writer, "verdict", mtd_chain_verdict_name (chain->verdict));
+  json_string (writer, "reason", chain->reason);
+  if (chain->dropped_at_hop != 0) {
+    const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, chain->dropped_at_hop - 1);
+    json_begin_object (writer, "dropped_at");
+    json_uint (writer, "hop", chain->dropped_at_hop);
+    write_hop_endpoint (writer, "from", &hop->leg->client, chainer);
+    write_hop_endpoint (writer, "to", &hop->leg->server, chainer);
+    json_end_object (writer);
+  } else {
+    json_null (writer, "dropped_at");
+  }
+  if (chain->mismatch_hop != 0)
+    json_uint (writer, "mismatch_hop", chain->mismatch_hop);
+  else
+    json_null (writer, "mismatch_hop");
+  json_begin_array (writer, "hops");
+  for (guint i = 0; i < chain->hops->len; i++)
+    write_hop (writer, &g_array_index (chain->hops, MtdChainHop, i), i + 1, chainer);
+  json_end_array (writer);
+  json_begin_array (writer, "links");
+  for (guint i = 1; i < chain->hops->len; i++) {
+    const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, i);
+    const char *names[16];
+    guint n_names = mtd_match_names (hop->matched_by, names);
+    json_begin_object (writer, NULL);
+    json_uint (writer, "from_hop", i);
+    json_uint (writer, "to_hop", i + 1);
+    json_begin_array (writer, "matched_by");
+    for (guint n = 0; n < n_names; n++)
+      json_string (writer, NULL, names[n]);
+    json_end_array (writer);
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+  write_findings (writer, diagnosis);
+  json_end_object (writer);
+}
+
+void
+mtd_report_json_chains (MtdReport *report)
+{
+  FILE *out = report->out;
+  fputs (report->n_connections > 0 ? "\n],\n\"chains\":[" : "],\n\"chains\":[", out);
+  guint n_chains = report->chains != NULL ? report->chains->len : 0;
+  for (guint i = 0; i < n_chains; i++) {
+    fputs (i > 0 ? ",\n" : "\n", out);
+    JsonWriter writer;
+    json_init (&writer, out);
+    write_request_chain (&writer, g_ptr_array_index (report->chains, i),
+                 g_ptr_array_index (report->chain_diagnoses, i), report->chainer);
+  }
+  fputs (n_chains > 0 ? "\n],\n" : "],\n", out);
 }
 
 void
@@ -661,7 +829,6 @@ mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
                         const MtdSummary *summary)
 {
   FILE *out = report->out;
-  fputs (report->n_connections > 0 ? "\n],\n" : "],\n", out);
   /* Continues the top-level object that mtd_report_json_begin opened; the commas between its
    * members are written here so that each starts a line. */
   JsonWriter writer;

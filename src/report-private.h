@@ -11,17 +11,25 @@ struct _MtdReport {
   char *tool_version;    /* owned */
   guint64 n_connections; /* written so far; nothing else about them is kept */
   int write_errno;       /* the first write error seen, 0 while none */
+  const GPtrArray *chains;          /* borrowed, MtdChain*, NULL until set */
+  const GPtrArray *chain_diagnoses; /* borrowed, MtdDiagnosis* */
+  const MtdChainer *chainer;        /* borrowed */
+  /* Text only: the findings of each connection that had a warning or worse, to repeat under its
+   * chain.  Key: "input:id" (owned), value: "CODE, CODE" (owned). */
+  GHashTable *connection_codes;
 };
 
 void mtd_report_text_begin (MtdReport *report);
 void mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
                                  const MtdDiagnosis *diagnosis);
+void mtd_report_text_chains (MtdReport *report);
 void mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);
 
 void mtd_report_json_begin (MtdReport *report);
 void mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
                                  const MtdDiagnosis *diagnosis);
+void mtd_report_json_chains (MtdReport *report);
 void mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);
 

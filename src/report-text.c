@@ -353,8 +353,8 @@ static const char *
 severity_label (MtdSeverity severity)
 {
   switch (severity) {
-  case MTD_SEVERITY_PROBLEM:
-    return "PROBLEM";
+  case MTD_SEVERITY_ERROR:
+    return "ERROR";
   case MTD_SEVERITY_WARNING:
     return "WARNING";
   case MTD_SEVERITY_INFO:
@@ -386,6 +386,31 @@ put_findings (FILE *out, const MtdDiagnosis *diagnosis)
   }
 }
 
+/* Keeps the codes of a connection's warnings and errors, to repeat them under its chain. */
+static void
+remember_codes (MtdReport *report, const MtdConnection *connection,
+                const MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL || diagnosis->findings == NULL || diagnosis->findings->len == 0
+      || diagnosis->worst == MTD_SEVERITY_INFO)
+    return;
+  if (report->connection_codes == NULL)
+    report->connection_codes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                      g_free);
+  g_autoptr (GString) codes = g_string_new (NULL);
+  for (guint i = 0; i < diagnosis->findings->len; i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    if (finding->severity == MTD_SEVERITY_INFO)
+      continue;
+    g_string_append_printf (codes, "%s%s %s", codes->len > 0 ? ", " : "",
+                            severity_label (finding->severity), finding->code);
+  }
+  gint64 *key = g_new (gint64, 1);
+  *key = (gint64) connection->id;
+  g_hash_table_replace (report->connection_codes, key, g_string_free (g_steal_pointer (&codes),
+                                                                       FALSE));
+}
+
 void
 mtd_report_text_begin (MtdReport *report)
 {
@@ -407,6 +432,161 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
   put_warnings (out, connection);
   put_findings (out, diagnosis);
   fputc ('\n', out);
+  remember_codes (report, connection, diagnosis);
+}
+
+/* ---- Chains ------------------------------------------------------------------------------ */
+
+/* "127.0.0.3:8443 (gateway)" */
+static void
+put_hop_endpoint (FILE *out, const MtdEndpoint *endpoint, const MtdChainer *chainer)
+{
+  put_endpoint (out, endpoint);
+  const char *name = chainer != NULL ? mtd_chainer_hop_name (chainer, endpoint->ip) : NULL;
+  if (name != NULL) {
+    fputs (" (", out);
+    put_text (out, name);
+    fputc (')', out);
+  }
+}
+
+static void
+put_hop (FILE *out, const MtdReport *report, const MtdChain *chain, guint number)
+{
+  const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, number - 1);
+  const MtdLeg *leg = hop->leg;
+  fprintf (out, "   hop %u  ", number);
+  put_hop_endpoint (out, &leg->client, report->chainer);
+  fputs (" -> ", out);
+  put_hop_endpoint (out, &leg->server, report->chainer);
+  fprintf (out, "  connection #%" G_GUINT64_FORMAT ", input %u\n", leg->connection_id,
+           leg->input_index + 1);
+  if (leg->protocol == MTD_APP_TLS) {
+    char buf[64];
+    fprintf (out, "          %s, client certificate requested %s",
+             leg->tls_version != 0 ? mtd_tls_version_name (leg->tls_version, buf, sizeof buf)
+                                   : "TLS (version unknown)",
+             mtd_requested_name (leg->requested.value));
+    put_evidence (out, &leg->requested);
+    fprintf (out, ", presented %s", mtd_presented_name (leg->presented.value));
+    put_evidence (out, &leg->presented);
+    if (leg->client_sha1_hex[0] != '\0')
+      fprintf (out, ", SHA-1 %s", leg->client_sha1_hex);
+    fputc ('\n', out);
+  } else {
+    const MtdLegRequest *request = hop->cert_request != NULL ? hop->cert_request
+                                                             : hop->first_request;
+    fputs ("          plain HTTP", out);
+    if (request != NULL) {
+      fputs (", ", out);
+      put_text (out, request->method);
+      fputc (' ', out);
+      put_text (out, request->path);
+      fprintf (out, " (frame %" G_GUINT64_FORMAT ")", request->request_frame);
+      if (request->status != 0)
+        fprintf (out, " -> %d (frame %" G_GUINT64_FORMAT ")", request->status,
+                 request->status_frame);
+    }
+    fputc ('\n', out);
+    if (hop->cert_request != NULL) {
+      const MtdLegCertHeader *header = hop->cert_request->cert_header;
+      fputs ("          certificate header ", out);
+      put_text (out, header->name);
+      fprintf (out, " (%s, %s", mtd_cert_encoding_name (header->encoding),
+               header->is_valid ? "valid" : "not usable");
+      if (header->sha1_hex[0] != '\0')
+        fprintf (out, ", SHA-1 %s", header->sha1_hex);
+      fprintf (out, ", frame %" G_GUINT64_FORMAT ")\n", header->frame);
+    } else {
+      fputs ("          no client-certificate header\n", out);
+    }
+  }
+  if (number > 1) {
+    const char *names[16];
+    guint n_names = mtd_match_names (hop->matched_by, names);
+    fputs ("          linked to the previous hop by:", out);
+    for (guint i = 0; i < n_names; i++)
+      fprintf (out, "%s %s", i > 0 ? "," : "", names[i]);
+    fputc ('\n', out);
+  }
+  const char *codes = report->connection_codes != NULL
+                          ? g_hash_table_lookup (report->connection_codes,
+                                                 &(gint64) { (gint64) leg->connection_id })
+                          : NULL;
+  if (codes != NULL)
+    fprintf (out, "          connection findings: %s\n", codes);
+}
+
+/* How bad a chain is, for the order of the report: its worst finding, then its verdict. */
+static gint
+chain_rank (const MtdChain *chain, const MtdDiagnosis *diagnosis)
+{
+  gint rank = diagnosis != NULL && diagnosis->findings->len > 0 ? (gint) diagnosis->worst * 10
+                                                                 : 0;
+  if (chain->verdict != MTD_CHAIN_DELIVERED && chain->verdict != MTD_CHAIN_UNKNOWN)
+    rank += 5;
+  return rank;
+}
+
+typedef struct {
+  const MtdChain *chain;
+  const MtdDiagnosis *diagnosis;
+} RankedChain;
+
+static gint
+compare_ranked (gconstpointer a, gconstpointer b)
+{
+  const RankedChain *ranked_a = a;
+  const RankedChain *ranked_b = b;
+  gint rank_a = chain_rank (ranked_a->chain, ranked_a->diagnosis);
+  gint rank_b = chain_rank (ranked_b->chain, ranked_b->diagnosis);
+  if (rank_a != rank_b)
+    return rank_b - rank_a;
+  return ranked_a->chain->id < ranked_b->chain->id ? -1 : 1;
+}
+
+/* Chains worth a reader's time: more than one hop, or findings of their own. */
+static gboolean
+is_chain_shown (const MtdChain *chain, const MtdDiagnosis *diagnosis)
+{
+  return chain->hops->len > 1
+         || (diagnosis != NULL && diagnosis->findings->len > 0
+             && diagnosis->worst != MTD_SEVERITY_INFO);
+}
+
+void
+mtd_report_text_chains (MtdReport *report)
+{
+  FILE *out = report->out;
+  guint n_chains = report->chains != NULL ? report->chains->len : 0;
+  g_autoptr (GArray) shown = g_array_new (FALSE, FALSE, sizeof (RankedChain));
+  for (guint i = 0; i < n_chains; i++) {
+    RankedChain ranked = { g_ptr_array_index (report->chains, i),
+                           g_ptr_array_index (report->chain_diagnoses, i) };
+    if (is_chain_shown (ranked.chain, ranked.diagnosis))
+      g_array_append_val (shown, ranked);
+  }
+  g_array_sort (shown, compare_ranked);
+  fprintf (out, "Request chains: %u shown, worst first", shown->len);
+  if (n_chains > shown->len)
+    fprintf (out, " (%u single-connection chain%s without findings of their own are only in "
+                  "the JSON report)",
+             n_chains - shown->len, n_chains - shown->len == 1 ? "" : "s");
+  fputs ("\n\n", out);
+  for (guint i = 0; i < shown->len; i++) {
+    const RankedChain *ranked = &g_array_index (shown, RankedChain, i);
+    const MtdChain *chain = ranked->chain;
+    fprintf (out, "chain %u: %s", chain->id, mtd_chain_verdict_name (chain->verdict));
+    if (chain->dropped_at_hop != 0)
+      fprintf (out, " %u", chain->dropped_at_hop);
+    fputs (": ", out);
+    put_text (out, chain->reason);
+    fputc ('\n', out);
+    for (guint k = 1; k <= chain->hops->len; k++)
+      put_hop (out, report, chain, k);
+    put_findings (out, ranked->diagnosis);
+    fputc ('\n', out);
+  }
 }
 
 /* ---- Inputs and summary ------------------------------------------------------------------- */
@@ -497,6 +677,15 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
   fputs (has_version ? "\n" : " none\n", out);
   put_matrix (out, summary);
   fprintf (out, "plain-HTTP requests: %" G_GUINT64_FORMAT "\n", summary->n_http_requests);
+  fprintf (out, "request chains: %" G_GUINT64_FORMAT, summary->n_chains);
+  for (guint v = MTD_CHAIN_UNKNOWN; v <= MTD_CHAIN_HEADER_MISMATCH; v++)
+    if (summary->n_chains_by_verdict[v] > 0)
+      fprintf (out, ", %s %" G_GUINT64_FORMAT, mtd_chain_verdict_name (v),
+               summary->n_chains_by_verdict[v]);
+  fprintf (out, "; with a problem: %" G_GUINT64_FORMAT "\n", summary->n_chains_with_problem);
+  if (summary->n_legs_not_chained > 0)
+    fprintf (out, "connections not chained (over the cap): %" G_GUINT64_FORMAT "\n",
+             summary->n_legs_not_chained);
   fprintf (out, "TLS alerts: %" G_GUINT64_FORMAT "\n", summary->n_alerts);
   fprintf (out, "incomplete connections: %" G_GUINT64_FORMAT "\n", summary->n_incomplete);
   fprintf (out,

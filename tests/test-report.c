@@ -336,17 +336,17 @@ test_diagnose_empty_list (void)
   TestCert server = load_cert ("server");
   g_autoptr (MtdConnection) connection = make_tls12_empty (&server);
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_requested_empty:problem", "handshake_alert:problem", NULL);
-  g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_PROBLEM);
+  assert_findings (diagnosis, "CERT_REQUESTED_EMPTY:error", "HANDSHAKE_ALERT:error", NULL);
+  g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_ERROR);
   g_assert_true (mtd_diagnosis_has_problem (diagnosis));
-  const MtdFinding *empty = find (diagnosis, "cert_requested_empty");
+  const MtdFinding *empty = find (diagnosis, "CERT_REQUESTED_EMPTY");
   g_assert_cmpuint (empty->frame, ==, 8);
   g_assert_nonnull (strstr (empty->message, "frame 6"));
   g_assert_nonnull (strstr (empty->message, "frame 8"));
   g_assert_nonnull (strstr (empty->cause, "CN=Root A; CN=Root B"));
   g_assert_nonnull (strstr (empty->cause, "WEBSITE_LOAD_CERTIFICATES"));
   g_assert_nonnull (empty->next_check);
-  const MtdFinding *alert = find (diagnosis, "handshake_alert");
+  const MtdFinding *alert = find (diagnosis, "HANDSHAKE_ALERT");
   g_assert_cmpuint (alert->frame, ==, 9);
   g_assert_nonnull (strstr (alert->message, "handshake_failure"));
   g_assert_nonnull (strstr (alert->cause, "requires a client certificate"));
@@ -363,8 +363,8 @@ test_diagnose_not_sent (void)
   g_array_set_size (connection->tls->alerts, 0);
   connection->tls->is_handshake_complete = TRUE;
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_requested_not_sent:problem", NULL);
-  g_assert_nonnull (strstr (find (diagnosis, "cert_requested_not_sent")->message,
+  assert_findings (diagnosis, "CERT_REQUESTED_NOT_SENT:error", NULL);
+  g_assert_nonnull (strstr (find (diagnosis, "CERT_REQUESTED_NOT_SENT")->message,
                             "no Certificate message"));
   mtd_cert_unref (server.cert);
 }
@@ -374,17 +374,17 @@ test_diagnose_tls13_inferred (void)
 {
   g_autoptr (MtdConnection) connection = make_tls13_inferred ();
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_presented:info", "tls13_inferred:info", NULL);
+  assert_findings (diagnosis, "CERT_PRESENTED:info", "TLS13_INFERRED:info", NULL);
   g_assert_false (mtd_diagnosis_has_problem (diagnosis));
   g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_INFO);
-  g_assert_nonnull (strstr (find (diagnosis, "tls13_inferred")->message, "887 bytes"));
-  g_assert_nonnull (strstr (find (diagnosis, "cert_presented")->message, "encrypted (TLS 1.3)"));
+  g_assert_nonnull (strstr (find (diagnosis, "TLS13_INFERRED")->message, "887 bytes"));
+  g_assert_nonnull (strstr (find (diagnosis, "CERT_PRESENTED")->message, "encrypted (TLS 1.3)"));
 
   /* TLS 1.2 whose certificates were cut by the snaplen: seen, but not readable. */
   connection->tls->version = 0x0303;
   g_autoptr (MtdDiagnosis) cut = mtd_diagnose_connection (connection);
-  assert_findings (cut, "cert_presented:info", NULL);
-  g_assert_nonnull (strstr (find (cut, "cert_presented")->message, "not in the capture"));
+  assert_findings (cut, "CERT_PRESENTED:info", NULL);
+  g_assert_nonnull (strstr (find (cut, "CERT_PRESENTED")->message, "not in the capture"));
 }
 
 static void
@@ -392,9 +392,9 @@ test_diagnose_tls13_rejected (void)
 {
   g_autoptr (MtdConnection) connection = make_tls13_rejected ();
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_requested_empty:problem", "handshake_alert:problem",
-                   "tls13_inferred:info", NULL);
-  const MtdFinding *alert = find (diagnosis, "handshake_alert");
+  assert_findings (diagnosis, "CERT_REQUESTED_EMPTY:error", "HANDSHAKE_ALERT:error",
+                   "TLS13_INFERRED:info", NULL);
+  const MtdFinding *alert = find (diagnosis, "HANDSHAKE_ALERT");
   g_assert_cmpuint (alert->frame, ==, 9);
   g_assert_nonnull (strstr (alert->message, "encrypted alert"));
   g_assert_nonnull (strstr (alert->cause, "certificate_required"));
@@ -407,12 +407,12 @@ test_diagnose_rejected (void)
   gint64 valid_usec = (client.cert->not_before + 86400) * G_USEC_PER_SEC;
   g_autoptr (MtdConnection) connection = make_tls12_unknown_ca (&client, valid_usec);
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_rejected:problem", "cert_presented:info", NULL);
-  const MtdFinding *rejected = find (diagnosis, "cert_rejected");
+  assert_findings (diagnosis, "CERT_REJECTED:error", "CERT_PRESENTED:info", NULL);
+  const MtdFinding *rejected = find (diagnosis, "CERT_REJECTED");
   g_assert_cmpuint (rejected->frame, ==, 9);
   g_assert_nonnull (strstr (rejected->message, "unknown_ca"));
   g_assert_nonnull (strstr (rejected->cause, "CN=mtlsdiag Test Intermediate CA"));
-  const MtdFinding *presented = find (diagnosis, "cert_presented");
+  const MtdFinding *presented = find (diagnosis, "CERT_PRESENTED");
   g_assert_nonnull (strstr (presented->message, "CN=mtlsdiag test client"));
   g_assert_nonnull (strstr (presented->message, client.sha1_hex));
 
@@ -422,8 +422,8 @@ test_diagnose_rejected (void)
   alert->level = 0;
   alert->description = 0;
   g_autoptr (MtdDiagnosis) encrypted = mtd_diagnose_connection (connection);
-  assert_findings (encrypted, "cert_rejected:problem", "cert_presented:info", NULL);
-  g_assert_nonnull (strstr (find (encrypted, "cert_rejected")->message, "encrypted alert"));
+  assert_findings (encrypted, "CERT_REJECTED:error", "CERT_PRESENTED:info", NULL);
+  g_assert_nonnull (strstr (find (encrypted, "CERT_REJECTED")->message, "encrypted alert"));
   mtd_cert_unref (client.cert);
 }
 
@@ -436,16 +436,16 @@ test_diagnose_validity (void)
   g_array_set_size (late->tls->alerts, 0);
   late->tls->is_handshake_complete = TRUE;
   g_autoptr (MtdDiagnosis) expired = mtd_diagnose_connection (late);
-  assert_findings (expired, "client_cert_expired:warning", "cert_presented:info", NULL);
+  assert_findings (expired, "CLIENT_CERT_EXPIRED:warning", "CERT_PRESENTED:info", NULL);
   g_assert_false (mtd_diagnosis_has_problem (expired));
-  g_assert_cmpuint (find (expired, "client_cert_expired")->frame, ==, 8);
+  g_assert_cmpuint (find (expired, "CLIENT_CERT_EXPIRED")->frame, ==, 8);
 
   gint64 before_usec = (client.cert->not_before - 86400) * G_USEC_PER_SEC;
   g_autoptr (MtdConnection) early = make_tls12_unknown_ca (&client, before_usec);
   g_array_set_size (early->tls->alerts, 0);
   early->tls->is_handshake_complete = TRUE;
   g_autoptr (MtdDiagnosis) not_yet = mtd_diagnose_connection (early);
-  assert_findings (not_yet, "client_cert_not_yet_valid:warning", "cert_presented:info", NULL);
+  assert_findings (not_yet, "CLIENT_CERT_NOT_YET_VALID:warning", "CERT_PRESENTED:info", NULL);
   mtd_cert_unref (client.cert);
 }
 
@@ -455,9 +455,9 @@ test_diagnose_not_requested (void)
   g_autoptr (MtdConnection) connection = make_tls12_not_requested ();
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
   /* The encrypted close_notify alerts after a complete handshake are no failure. */
-  assert_findings (diagnosis, "cert_not_requested:info", NULL);
+  assert_findings (diagnosis, "CERT_NOT_REQUESTED:info", NULL);
   g_assert_false (mtd_diagnosis_has_problem (diagnosis));
-  const MtdFinding *finding = find (diagnosis, "cert_not_requested");
+  const MtdFinding *finding = find (diagnosis, "CERT_NOT_REQUESTED");
   g_assert_nonnull (strstr (finding->next_check, "clientCertEnabled:clientCertEnabled"));
   g_assert_null (strstr (finding->cause, "TLS 1.3"));
 
@@ -466,7 +466,7 @@ test_diagnose_not_requested (void)
   g_free (connection->tls->alpn);
   connection->tls->alpn = g_strdup ("h2");
   g_autoptr (MtdDiagnosis) tls13 = mtd_diagnose_connection (connection);
-  g_assert_nonnull (strstr (find (tls13, "cert_not_requested")->cause,
+  g_assert_nonnull (strstr (find (tls13, "CERT_NOT_REQUESTED")->cause,
                             "neither TLS 1.3 nor HTTP/2"));
 }
 
@@ -475,10 +475,10 @@ test_diagnose_unknown (void)
 {
   g_autoptr (MtdConnection) connection = make_tls_unknown ();
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "cert_unknown:warning", NULL);
+  assert_findings (diagnosis, "CERT_UNKNOWN:warning", NULL);
   g_assert_cmpint (diagnosis->worst, ==, MTD_SEVERITY_WARNING);
   g_assert_false (mtd_diagnosis_has_problem (diagnosis));
-  g_assert_nonnull (strstr (find (diagnosis, "cert_unknown")->message,
+  g_assert_nonnull (strstr (find (diagnosis, "CERT_UNKNOWN")->message,
                             "the server's handshake messages are not in the capture"));
 }
 
@@ -487,13 +487,13 @@ test_diagnose_http (void)
 {
   g_autoptr (MtdConnection) plain = make_http_hostile ();
   g_autoptr (MtdDiagnosis) plain_diagnosis = mtd_diagnose_connection (plain);
-  assert_findings (plain_diagnosis, "plain_http:problem", NULL);
+  assert_findings (plain_diagnosis, "PLAIN_HTTP:error", NULL);
   g_assert_true (mtd_diagnosis_has_problem (plain_diagnosis));
-  g_assert_cmpuint (find (plain_diagnosis, "plain_http")->frame, ==, 4);
+  g_assert_cmpuint (find (plain_diagnosis, "PLAIN_HTTP")->frame, ==, 4);
 
   g_autoptr (MtdConnection) redirect = make_http_redirect ();
   g_autoptr (MtdDiagnosis) redirect_diagnosis = mtd_diagnose_connection (redirect);
-  assert_findings (redirect_diagnosis, "http_redirected_to_https:info", NULL);
+  assert_findings (redirect_diagnosis, "HTTP_REDIRECTED_TO_HTTPS:info", NULL);
   g_assert_false (mtd_diagnosis_has_problem (redirect_diagnosis));
 
   /* A redirect to plain http:// is no redirect to HTTPS. */
@@ -501,13 +501,13 @@ test_diagnose_http (void)
   g_free (exchange->location);
   exchange->location = g_strdup ("http://app.example.com/login");
   g_autoptr (MtdDiagnosis) http_redirect = mtd_diagnose_connection (redirect);
-  assert_findings (http_redirect, "plain_http:problem", NULL);
+  assert_findings (http_redirect, "PLAIN_HTTP:error", NULL);
 
   g_autoptr (MtdConnection) h2c = connection_new (12, MTD_APP_HTTP);
   h2c->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
   h2c->is_h2_prior_knowledge = TRUE;
   g_autoptr (MtdDiagnosis) h2c_diagnosis = mtd_diagnose_connection (h2c);
-  assert_findings (h2c_diagnosis, "h2_prior_knowledge:info", NULL);
+  assert_findings (h2c_diagnosis, "H2_PRIOR_KNOWLEDGE:info", NULL);
 }
 
 static void
@@ -515,8 +515,8 @@ test_diagnose_incomplete (void)
 {
   g_autoptr (MtdConnection) connection = make_other_incomplete ();
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  assert_findings (diagnosis, "incomplete:warning", NULL);
-  const MtdFinding *finding = find (diagnosis, "incomplete");
+  assert_findings (diagnosis, "INCOMPLETE:warning", NULL);
+  const MtdFinding *finding = find (diagnosis, "INCOMPLETE");
   g_assert_true (g_str_has_prefix (finding->message, "Facts may be missing: "));
   g_assert_nonnull (strstr (finding->message, "no SYN"));
   g_assert_nonnull (strstr (finding->message, "capture ended"));
@@ -762,7 +762,7 @@ static const char *const json_check_script =
     " (False, 'fin', None, False))\n"
     "eq((e['warnings'], e['anomalies'], e['http']), ([], {}, None))\n"
     "eq([(f['code'], f['severity'], f['frame']) for f in e['findings']],"
-    " [('cert_requested_empty', 'problem', 8), ('handshake_alert', 'problem', 9)])\n"
+    " [('CERT_REQUESTED_EMPTY', 'error', 8), ('HANDSHAKE_ALERT', 'error', 9)])\n"
     "assert all(isinstance(f['message'], str) and f['cause'] and f['next_check']"
     " for f in e['findings'])\n"
     "t = e['tls']\n"
@@ -798,7 +798,7 @@ static const char *const json_check_script =
     "eq((t['client_cert_requested']['how'], t['client_cert_presented']['value']),"
     " ('inferred', 'yes'))\n"
     "assert '887 bytes' in t['client_cert_requested']['reason']\n"
-    "eq([f['code'] for f in c[4]['findings']], ['cert_presented', 'tls13_inferred'])\n"
+    "eq([f['code'] for f in c[4]['findings']], ['CERT_PRESENTED', 'TLS13_INFERRED'])\n"
     "h = c[5]\n"
     "eq((h['tls'], h['app_protocol'], h['h2_prior_knowledge'], h['http_dropped']),"
     " (None, 'http', False, 0))\n"
@@ -808,18 +808,18 @@ static const char *const json_check_script =
     "eq(h['warnings'], ['bad\\x1b]0;title\\x07 warning',"
     " \"packets cut short by the capture's snaplen (2 times)\"])\n"
     "eq(h['anomalies'], {'snaplen_truncated': 2})\n"
-    "eq([(f['code'], f['severity']) for f in h['findings']], [('plain_http', 'problem')])\n"
+    "eq([(f['code'], f['severity']) for f in h['findings']], [('PLAIN_HTTP', 'error')])\n"
     "r = c[6]\n"
     "eq(r['http'][0]['status'], 301)\n"
     "eq(r['http'][0]['location'], 'https://app.example.com/login')\n"
     "eq([(f['code'], f['severity']) for f in r['findings']],"
-    " [('http_redirected_to_https', 'info')])\n"
+    " [('HTTP_REDIRECTED_TO_HTTPS', 'info')])\n"
     "u = c[8]['tls']\n"
     "eq(u['alerts'][0]['description'], 'unknown_ca')\n"
     "eq(u['client_certificate_verify_frame'], 8)\n"
     "eq(u['client_chain'][0]['sha1'], client_sha1)\n"
     "eq(u['client_chain'][0]['subject'], 'CN=mtlsdiag test client')\n"
-    "eq([f['code'] for f in c[8]['findings']], ['cert_rejected', 'cert_presented'])\n"
+    "eq([f['code'] for f in c[8]['findings']], ['CERT_REJECTED', 'CERT_PRESENTED'])\n"
     "i = doc['inputs']\n"
     "eq(i, [{'path': 'capture\\x1b.pcap', 'sha256': None, 'link_type': 'EN10MB',"
     " 'packets': 42, 'first_time': '" START_TEXT "', 'last_time': '" END_TEXT "',"
@@ -911,7 +911,7 @@ test_report_json_handshake_state (void)
                           "r = t['client_cert_requested']\n"
                           "assert r == {'value': 'unknown', 'how': None, 'frames': [], 'reason':"
                           " \"the server's handshake messages are not in the capture\"}, r\n"
-                          "assert [f['code'] for f in c['findings']] == ['cert_unknown']\n"
+                          "assert [f['code'] for f in c['findings']] == ['CERT_UNKNOWN']\n"
                           "print('ok')\n",
                           NULL);
 
@@ -925,7 +925,7 @@ test_report_json_handshake_state (void)
                           "assert c['tls']['handshake_complete'] is None, c['tls']\n"
                           "assert (c['incomplete'], c['end_reason']) == (True, 'capture_end')\n"
                           "assert [f['code'] for f in c['findings']] =="
-                          " ['cert_unknown', 'incomplete'], c['findings']\n"
+                          " ['CERT_UNKNOWN', 'INCOMPLETE'], c['findings']\n"
                           "print('ok')\n",
                           NULL);
 }
@@ -945,13 +945,13 @@ test_report_text (void)
     "CN=Root B\n",
     "   client certificate presented: empty list (observed, frame 8)\n",
     "   alert: fatal handshake_failure from server (frame 9)\n",
-    "   PROBLEM cert_requested_empty: The server asked",
+    "   ERROR CERT_REQUESTED_EMPTY: The server asked",
     "\n      cause: ",
     "\n      next: ",
-    "   PROBLEM handshake_alert: ",
+    "   ERROR HANDSHAKE_ALERT: ",
     "#4 TLS 1.3  ",
     "   client certificate requested: yes (inferred, frame 8)\n",
-    "   INFO tls13_inferred: ",
+    "   INFO TLS13_INFERRED: ",
     "#5 HTTP  10.0.0.5:51234 -> 10.0.0.9:80",
     /* The hostile strings, escaped for the terminal. */
     "(nDPI HTTP\\x1B[2J)",
@@ -959,11 +959,11 @@ test_report_text (void)
     "HTTP/1.1 -> 200 (frames 4, 6)\n",
     "   warning: bad\\x1B]0;title\\x07 warning\n",
     "   anomaly: packets cut short by the capture's snaplen (2 times)\n",
-    "   PROBLEM plain_http: ",
+    "   ERROR PLAIN_HTTP: ",
     "   GET app.example.com/login HTTP/1.1 -> 301 Location https://app.example.com/login",
-    "   INFO http_redirected_to_https: ",
+    "   INFO HTTP_REDIRECTED_TO_HTTPS: ",
     "   client certificate: CN=mtlsdiag test client  issuer CN=mtlsdiag Test Intermediate CA\n",
-    "   PROBLEM cert_rejected: ",
+    "   ERROR CERT_REJECTED: ",
     "Summary\n",
     "input 1: capture\\x1B.pcap  EN10MB  42 packets  " START_TEXT " to " END_TEXT "\n",
     "   warning: the file ends inside a packet\n",
@@ -1002,10 +1002,10 @@ test_report_live_line (void)
   assert_no_raw_controls (text, buffer_len);
   g_assert_cmpstr (text, ==,
                    "#3 10.0.0.5:51234 -> 10.0.0.9:443 TLS 1.2 requested yes (observed) presented "
-                   "empty (observed): problem cert_requested_empty\n"
+                   "empty (observed): error CERT_REQUESTED_EMPTY\n"
                    "#4 10.0.0.5:51234 -> 10.0.0.9:443 TLS 1.3 requested yes (inferred) presented "
-                   "yes (inferred): info cert_presented\n"
-                   "#5 10.0.0.5:51234 -> 10.0.0.9:80 http: problem plain_http\n");
+                   "yes (inferred): info CERT_PRESENTED\n"
+                   "#5 10.0.0.5:51234 -> 10.0.0.9:80 http: error PLAIN_HTTP\n");
   fixture_clear (&fixture);
 }
 

@@ -596,10 +596,12 @@ def check_stdin(tap, binary, captures, expected, facts):
 
 # captures/http-cert-headers.pcap (captures/make-header-captures.sh): three plain-HTTP requests,
 # each on its own connection, carrying pki/client.pem in a forwarding header, as the script built
-# them: (request path, header name, encoding, convention mismatch).  A plain-HTTP leg that
-# carries a forwarded certificate is the front end's leg to the app, not a caller's plain-HTTP
-# request, so none of this is a client-certificate problem (exit 0); the PEM in
-# X-ARR-ClientCert is a warning.
+# them: (request path, header name, encoding, convention mismatch).  Each connection's PLAIN_HTTP
+# rule does not fire (a request carrying a certificate header is judged as a forwarded leg), the
+# PEM in X-ARR-ClientCert is a warning, and as a request chain each is what the script did: curl,
+# a caller, set the header itself over plain HTTP with no X-Forwarded-* header that would mark a
+# front end, so nothing proved the certificate: header_mismatch with CERT_HEADER_SPOOFABLE, an
+# error (exit 1).
 CERT_HEADER_CAPTURE = "http-cert-headers.pcap"
 CERT_HEADER_CASES = [
     ("/arr-base64", "X-ARR-ClientCert", "base64_der", False),
@@ -612,11 +614,19 @@ def check_cert_headers(tap, binary, captures, client_sha1):
     path = os.path.join(captures, CERT_HEADER_CAPTURE)
     code, out, err = run(binary, ["analyze", "--format", "json", path])
     check_no_crash(tap, CERT_HEADER_CAPTURE, code, err)
-    tap.eq(code, 0, "%s: exit status 0 (forwarded headers are not a caller's plain HTTP)"
+    tap.eq(code, 1, "%s: exit status 1 (the caller set the headers itself)"
            % CERT_HEADER_CAPTURE)
     doc = parse_json(tap, CERT_HEADER_CAPTURE, out)
     if doc is None:
         return
+    chains = doc.get("chains") or []
+    tap.eq(len(chains), len(CERT_HEADER_CASES), "%s: one chain per connection" % CERT_HEADER_CAPTURE)
+    for chain in chains:
+        what = "%s chain %s" % (CERT_HEADER_CAPTURE, chain.get("id"))
+        tap.eq((chain.get("verdict"), chain.get("mismatch_hop")), ("header_mismatch", 1),
+               "%s: header_mismatch on hop 1" % what)
+        tap.eq([f.get("code") for f in chain.get("findings") or []], ["CERT_HEADER_SPOOFABLE"],
+               "%s: CERT_HEADER_SPOOFABLE" % what)
     by_path = {}
     for conn in doc.get("connections", []):
         for exchange in conn.get("http") or []:
@@ -640,8 +650,8 @@ def check_cert_headers(tap, binary, captures, client_sha1):
                "%s: certificate is pki/client.pem" % prefix)
         tap.eq(header.get("frame"), exchange.get("frame"), "%s: frame of the request" % prefix)
         codes = [f.get("code") for f in conn.get("findings") or []]
-        tap.ok("plain_http" not in codes, "%s: no plain_http problem" % prefix, "codes %r" % codes)
-        tap.eq("cert_header_wrong_encoding" in codes, is_mismatch,
+        tap.ok("PLAIN_HTTP" not in codes, "%s: no plain_http problem" % prefix, "codes %r" % codes)
+        tap.eq("CERT_HEADER_WRONG_ENCODING" in codes, is_mismatch,
                "%s: wrong-encoding warning exactly when mismatched" % prefix)
 
 

@@ -1,0 +1,164 @@
+/* mtd-chain.h: connections grouped into request chains across hops and inputs.
+ *
+ * Owns MtdLeg (the compact facts of one finished TLS or HTTP connection that correlation needs:
+ * a connection is freed once reported, its leg stays), MtdChainer (collects legs, bounded by a
+ * cap, and builds the chains at the end of the run) and MtdChain (hops in order, the evidence of
+ * each link, the verdict).  It reads no bytes: everything comes from MtdConnection.
+ *
+ * A front end that ends the caller's TLS opens a new connection to the next hop and passes the
+ * client certificate on in a forwarding header (App Service: X-ARR-ClientCert).  Leg N+1 is
+ * linked to leg N when it starts at the host where leg N ends (the same address, or addresses
+ * given the same name with --hop), within a window of leg N's lifetime, and the link says which
+ * further facts agreed (Host vs SNI, X-Forwarded-For, X-Forwarded-Host, X-Original-URL, request
+ * ids, the forwarded certificate's thumbprint), so a reader can judge the grouping.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mtd-certheader.h"
+#include "mtd-conn.h"
+#include "mtd-tls.h"
+
+/* Requests of one leg kept for correlation; later ones are counted. */
+#define MTD_LEG_MAX_REQUESTS 8
+/* Hops followed in one chain (a loop guard as much as a cap). */
+#define MTD_CHAIN_MAX_HOPS 8
+/* Upstream candidates examined for one leg: a busy host has many. */
+#define MTD_CHAIN_MAX_CANDIDATES 64
+
+/* The certificate header of one request, reduced to what a chain needs. */
+typedef struct {
+  char *name;                 /* owned, as sent */
+  MtdCertEncoding encoding;
+  gboolean is_valid;
+  gboolean is_convention_mismatch;
+  char sha1_hex[41];          /* of the certificate it carries; "" when none decoded */
+  char *subject;              /* owned, NULL when none decoded */
+  guint64 frame;
+} MtdLegCertHeader;
+
+typedef struct {
+  guint64 request_frame;
+  char *method;               /* owned strings, NULL when absent */
+  char *host;
+  char *path;
+  gint status;                /* 0: no response in the capture */
+  guint64 status_frame;
+  char *x_forwarded_for;
+  char *x_forwarded_host;
+  char *x_original_url;
+  char *request_id_name;      /* owned: the first of X-ARR-LOG-ID, X-Request-ID, traceparent */
+  char *request_id;
+  MtdLegCertHeader *cert_header; /* owned, NULL when the request carried none */
+} MtdLegRequest;
+
+typedef struct {
+  guint64 connection_id;
+  guint input_index;
+  guint64 seen_in_inputs;     /* bit i: the same connection is also in input i (i < 64) */
+  MtdEndpoint client;
+  MtdEndpoint server;
+  gint64 start_usec;
+  gint64 end_usec;
+  guint64 first_frame;
+  MtdAppProtocol protocol;    /* MTD_APP_TLS or MTD_APP_HTTP */
+  /* TLS (protocol TLS): copies of the connection's verdicts, reasons included. */
+  guint16 tls_version;
+  char *sni;                  /* owned, NULL when absent */
+  MtdVerdict requested;
+  MtdVerdict presented;
+  char client_sha1_hex[41];   /* the presented leaf, "" when unknown (TLS 1.3, cut) */
+  char *client_subject;       /* owned, NULL when unknown */
+  /* HTTP in clear (protocol HTTP). */
+  GPtrArray *requests;        /* MtdLegRequest*, owned, never NULL */
+  guint n_requests_dropped;
+} MtdLeg;
+
+/* Why leg N+1 was linked to leg N: a bit set. */
+typedef enum {
+  MTD_MATCH_ADDRESS = 1 << 0,           /* leg N+1 starts at the address leg N was sent to */
+  MTD_MATCH_HOP_NAME = 1 << 1,          /* ... at another address of the same --hop NAME */
+  MTD_MATCH_TIME_WINDOW = 1 << 2,       /* always set on a link: it began inside the window */
+  MTD_MATCH_HOST_SNI = 1 << 3,          /* Host (or SNI) of leg N+1 equals SNI (or Host) of N */
+  MTD_MATCH_X_FORWARDED_FOR = 1 << 4,   /* X-Forwarded-For holds leg N's client address */
+  MTD_MATCH_X_FORWARDED_HOST = 1 << 5,  /* X-Forwarded-Host equals leg N's Host or SNI */
+  MTD_MATCH_X_ORIGINAL_URL = 1 << 6,    /* X-Original-URL equals leg N's request path */
+  MTD_MATCH_REQUEST_ID = 1 << 7,        /* the same X-ARR-LOG-ID, X-Request-ID or traceparent */
+  MTD_MATCH_CERT_THUMBPRINT = 1 << 8,   /* the forwarded certificate is the one presented */
+  MTD_MATCH_ONLY_CANDIDATE = 1 << 9,    /* nothing else but address and time: the only leg
+                                         * that fits on both sides */
+} MtdMatch;
+
+/* The names of the bits set in matched, in a fixed order, into names (at least 10 slots);
+ * returns how many.  Names: "address", "hop_name", "time_window", "host_sni",
+ * "x_forwarded_for", "x_forwarded_host", "x_original_url", "request_id", "cert_thumbprint",
+ * "only_candidate". */
+guint mtd_match_names (guint matched, const char **names);
+
+typedef enum {
+  MTD_CHAIN_UNKNOWN,
+  MTD_CHAIN_DELIVERED,
+  MTD_CHAIN_DROPPED_AT_HOP,
+  MTD_CHAIN_NEVER_PRESENTED,
+  MTD_CHAIN_NOT_REQUESTED,
+  MTD_CHAIN_PLAIN_HTTP,
+  MTD_CHAIN_HEADER_MISMATCH,
+} MtdChainVerdict;
+
+/* "unknown", "delivered", "dropped_at_hop", "never_presented", "not_requested", "plain_http",
+ * "header_mismatch": part of the JSON contract. */
+const char *mtd_chain_verdict_name (MtdChainVerdict verdict);
+
+typedef struct {
+  const MtdLeg *leg;                  /* borrowed from the chainer */
+  const MtdLegRequest *cert_request;  /* borrowed: the request whose forwarding header carried
+                                       * a certificate on this hop, NULL when none did */
+  const MtdLegRequest *first_request; /* borrowed: the first request seen on this hop (HTTP in
+                                       * clear), NULL when none */
+  guint matched_by;                   /* MtdMatch bits of the link from the previous hop; 0 on
+                                       * hop 1 */
+} MtdChainHop;
+
+typedef struct {
+  guint id;                   /* 1-based, in order of the first hop's start */
+  GArray *hops;               /* MtdChainHop, in order; hop K is index K-1 */
+  MtdChainVerdict verdict;
+  guint dropped_at_hop;       /* 1-based, the first hop that no longer carries the certificate;
+                               * 0 unless the verdict is dropped_at_hop */
+  guint mismatch_hop;         /* 1-based hop of the header that differs; 0 when none */
+  guint last_carried_hop;     /* the last hop known to carry the certificate; 0 when none */
+  char *reason;               /* owned: the verdict in one sentence, always set */
+} MtdChain;
+
+void mtd_chain_free (MtdChain *chain); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdChain, mtd_chain_free)
+
+typedef struct {
+  gint64 window_usec;         /* leg N+1 may start this long after leg N ended */
+  guint max_legs;             /* legs kept; beyond it connections are counted, not chained */
+  GHashTable *hop_names;      /* borrowed, may be NULL: address string -> host name (--hop) */
+} MtdChainOptions;
+
+void mtd_chain_options_init_default (MtdChainOptions *options);
+
+typedef struct _MtdChainer MtdChainer;
+
+/* options (and the hop_names it points to) are borrowed and must outlive the chainer. */
+MtdChainer *mtd_chainer_new (const MtdChainOptions *options);
+void mtd_chainer_free (MtdChainer *chainer); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdChainer, mtd_chainer_free)
+
+/* Keeps what correlation needs of a finished connection (borrowed; TLS and clear HTTP only,
+ * others are ignored). */
+void mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection);
+/* Connections not kept because max_legs was reached. */
+guint64 mtd_chainer_n_dropped (const MtdChainer *chainer);
+
+/* Links the legs and returns the chains (MtdChain*, the caller owns the array; the legs they
+ * point to stay owned by the chainer, which must outlive them).  Call once, after the last
+ * connection. */
+GPtrArray *mtd_chainer_build (MtdChainer *chainer);
+
+/* The name a --hop option gave an address, or NULL. */
+const char *mtd_chainer_hop_name (const MtdChainer *chainer, const char *address);

@@ -1,0 +1,914 @@
+/* chain-correlate.c: legs of finished connections linked into request chains, and each chain's
+ * verdict on where the client certificate went.
+ *
+ * The rules: a front end that ends the caller's TLS either passes the certificate on in a
+ * forwarding header (App Service's X-ARR-ClientCert, base64 of the DER; nginx, Envoy and others
+ * with their own names, see mtd-certheader.h) or loses it.  A TLS hop in between hides its HTTP,
+ * so a header carried inside it cannot be seen without keys: the verdict then only names a drop
+ * where a later plain-HTTP hop proves the certificate absent.  Host and X-Forwarded-* semantics
+ * follow RFC 9110 §7.2 and the de facto X-Forwarded-For list ("client, proxy1, proxy2").
+ */
+#include <string.h>
+
+#include "mtd-chain.h"
+
+/* Default window: leg N+1 may start this long after leg N ended (and, across inputs captured on
+ * different hosts, this long before it started: their clocks differ). */
+#define DEFAULT_WINDOW_USEC (2 * G_USEC_PER_SEC)
+#define DEFAULT_MAX_LEGS 200000
+
+struct _MtdChainer {
+  MtdChainOptions options;
+  GPtrArray *legs;        /* MtdLeg*, owned */
+  GHashTable *by_tuple;   /* "cip|cport|sip|sport" (owned) -> MtdLeg* (borrowed from legs) */
+  guint64 n_dropped;
+  gboolean is_built;
+};
+
+/* ---- Legs --------------------------------------------------------------------------------- */
+
+static void
+leg_cert_header_free (MtdLegCertHeader *header)
+{
+  if (header == NULL)
+    return;
+  g_free (header->name);
+  g_free (header->subject);
+  g_free (header);
+}
+
+static void
+leg_request_free (MtdLegRequest *request)
+{
+  if (request == NULL)
+    return;
+  g_free (request->method);
+  g_free (request->host);
+  g_free (request->path);
+  g_free (request->x_forwarded_for);
+  g_free (request->x_forwarded_host);
+  g_free (request->x_original_url);
+  g_free (request->request_id_name);
+  g_free (request->request_id);
+  leg_cert_header_free (request->cert_header);
+  g_free (request);
+}
+
+static void
+leg_free (MtdLeg *leg)
+{
+  if (leg == NULL)
+    return;
+  g_free (leg->sni);
+  g_free (leg->requested.reason);
+  g_free (leg->presented.reason);
+  g_free (leg->client_subject);
+  if (leg->requests != NULL)
+    g_ptr_array_unref (leg->requests);
+  g_free (leg);
+}
+
+static void
+copy_verdict (MtdVerdict *to, const MtdVerdict *from)
+{
+  *to = *from;
+  to->reason = g_strdup (from->reason);
+}
+
+static const char *
+find_header (const MtdHttpExchange *exchange, const char *name)
+{
+  for (guint i = 0; exchange->request_headers != NULL && i < exchange->request_headers->len;
+       i++) {
+    const MtdHttpHeader *header = g_ptr_array_index (exchange->request_headers, i);
+    if (g_ascii_strcasecmp (header->name, name) == 0)
+      return header->value;
+  }
+  return NULL;
+}
+
+static MtdLegCertHeader *
+leg_cert_header_new (const MtdConnCertHeader *entry)
+{
+  const MtdCertHeader *header = entry->header;
+  MtdLegCertHeader *leg_header = g_new0 (MtdLegCertHeader, 1);
+  leg_header->name = g_strdup (header->name);
+  leg_header->encoding = header->encoding;
+  leg_header->is_valid = header->is_valid;
+  leg_header->is_convention_mismatch = header->is_convention_mismatch;
+  leg_header->frame = entry->frame;
+  if (header->cert != NULL) {
+    g_strlcpy (leg_header->sha1_hex, header->cert->sha1_hex, sizeof leg_header->sha1_hex);
+    leg_header->subject = g_strdup (header->cert->subject);
+  }
+  return leg_header;
+}
+
+/* The certificate header of one request: the first that decoded, else the first at all. */
+static const MtdConnCertHeader *
+request_cert_header (const MtdConnection *connection, guint exchange_index)
+{
+  const MtdConnCertHeader *first = NULL;
+  for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
+    const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
+    if (entry->exchange_index != exchange_index)
+      continue;
+    if (entry->header->cert != NULL)
+      return entry;
+    if (first == NULL)
+      first = entry;
+  }
+  return first;
+}
+
+static MtdLegRequest *
+leg_request_new (const MtdConnection *connection, guint exchange_index)
+{
+  static const char *const request_id_names[] = { "X-ARR-LOG-ID", "X-Request-ID", "traceparent" };
+  const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, exchange_index);
+  MtdLegRequest *request = g_new0 (MtdLegRequest, 1);
+  request->request_frame = exchange->request_frame;
+  request->method = g_strdup (exchange->method);
+  request->host = g_strdup (exchange->host);
+  request->path = g_strdup (exchange->path);
+  request->status = exchange->status;
+  request->status_frame = exchange->status_frame;
+  request->x_forwarded_for = g_strdup (find_header (exchange, "X-Forwarded-For"));
+  request->x_forwarded_host = g_strdup (find_header (exchange, "X-Forwarded-Host"));
+  request->x_original_url = g_strdup (find_header (exchange, "X-Original-URL"));
+  for (gsize i = 0; i < G_N_ELEMENTS (request_id_names) && request->request_id == NULL; i++) {
+    const char *value = find_header (exchange, request_id_names[i]);
+    if (value != NULL) {
+      request->request_id_name = g_strdup (request_id_names[i]);
+      request->request_id = g_strdup (value);
+    }
+  }
+  const MtdConnCertHeader *entry = request_cert_header (connection, exchange_index);
+  if (entry != NULL)
+    request->cert_header = leg_cert_header_new (entry);
+  return request;
+}
+
+static MtdLeg *
+leg_new (const MtdConnection *connection)
+{
+  MtdLeg *leg = g_new0 (MtdLeg, 1);
+  leg->connection_id = connection->id;
+  leg->input_index = connection->input_index;
+  leg->client = connection->client;
+  leg->server = connection->server;
+  leg->start_usec = connection->start_usec;
+  leg->end_usec = connection->end_usec;
+  leg->first_frame = connection->first_frame;
+  leg->protocol = connection->tls != NULL ? MTD_APP_TLS : MTD_APP_HTTP;
+  leg->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_request_free);
+  const MtdTlsFacts *tls = connection->tls;
+  if (tls != NULL) {
+    leg->tls_version = tls->version;
+    leg->sni = g_strdup (tls->sni);
+    copy_verdict (&leg->requested, &tls->requested);
+    copy_verdict (&leg->presented, &tls->presented);
+    if (tls->client_chain != NULL && tls->client_chain->len > 0) {
+      const MtdCert *leaf = g_ptr_array_index (tls->client_chain, 0);
+      g_strlcpy (leg->client_sha1_hex, leaf->sha1_hex, sizeof leg->client_sha1_hex);
+      leg->client_subject = g_strdup (leaf->subject);
+    }
+  }
+  if (connection->http != NULL) {
+    guint n_kept = MIN (connection->http->len, MTD_LEG_MAX_REQUESTS);
+    for (guint i = 0; i < n_kept; i++)
+      g_ptr_array_add (leg->requests, leg_request_new (connection, i));
+    leg->n_requests_dropped = connection->http->len - n_kept + connection->n_http_dropped;
+  }
+  return leg;
+}
+
+/* ---- The chainer -------------------------------------------------------------------------- */
+
+void
+mtd_chain_options_init_default (MtdChainOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->window_usec = DEFAULT_WINDOW_USEC;
+  options->max_legs = DEFAULT_MAX_LEGS;
+}
+
+MtdChainer *
+mtd_chainer_new (const MtdChainOptions *options)
+{
+  MtdChainer *chainer = g_new0 (MtdChainer, 1);
+  chainer->options = *options;
+  chainer->legs = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_free);
+  /* Keys are owned tuple strings; values are borrowed from legs. */
+  chainer->by_tuple = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return chainer;
+}
+
+void
+mtd_chainer_free (MtdChainer *chainer)
+{
+  if (chainer == NULL)
+    return;
+  g_hash_table_unref (chainer->by_tuple);
+  g_ptr_array_unref (chainer->legs);
+  g_free (chainer);
+}
+
+guint64
+mtd_chainer_n_dropped (const MtdChainer *chainer)
+{
+  return chainer->n_dropped;
+}
+
+const char *
+mtd_chainer_hop_name (const MtdChainer *chainer, const char *address)
+{
+  if (chainer->options.hop_names == NULL || address == NULL)
+    return NULL;
+  return g_hash_table_lookup (chainer->options.hop_names, address);
+}
+
+static char *
+tuple_key (const MtdEndpoint *client, const MtdEndpoint *server)
+{
+  return g_strdup_printf ("%s|%u|%s|%u", client->ip, client->port, server->ip, server->port);
+}
+
+void
+mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection)
+{
+  g_return_if_fail (!chainer->is_built);
+  if (connection->tls == NULL && (connection->http == NULL || connection->http->len == 0))
+    return;
+  /* The same connection captured at two vantage points is one leg: the first input's copy is
+   * kept and the others are noted on it. */
+  g_autofree char *key = tuple_key (&connection->client, &connection->server);
+  MtdLeg *same = g_hash_table_lookup (chainer->by_tuple, key);
+  if (same != NULL && same->input_index != connection->input_index
+      && ABS (same->start_usec - connection->start_usec) <= chainer->options.window_usec) {
+    if (connection->input_index < 64)
+      same->seen_in_inputs |= G_GUINT64_CONSTANT (1) << connection->input_index;
+    return;
+  }
+  if (chainer->legs->len >= chainer->options.max_legs) {
+    chainer->n_dropped++;
+    return;
+  }
+  MtdLeg *leg = leg_new (connection);
+  if (leg->input_index < 64)
+    leg->seen_in_inputs = G_GUINT64_CONSTANT (1) << leg->input_index;
+  g_ptr_array_add (chainer->legs, leg);
+  g_hash_table_replace (chainer->by_tuple, g_steal_pointer (&key), leg);
+}
+
+/* ---- Matching ----------------------------------------------------------------------------- */
+
+guint
+mtd_match_names (guint matched, const char **names)
+{
+  static const struct {
+    MtdMatch bit;
+    const char *name;
+  } table[] = {
+    { MTD_MATCH_ADDRESS, "address" },
+    { MTD_MATCH_HOP_NAME, "hop_name" },
+    { MTD_MATCH_TIME_WINDOW, "time_window" },
+    { MTD_MATCH_HOST_SNI, "host_sni" },
+    { MTD_MATCH_X_FORWARDED_FOR, "x_forwarded_for" },
+    { MTD_MATCH_X_FORWARDED_HOST, "x_forwarded_host" },
+    { MTD_MATCH_X_ORIGINAL_URL, "x_original_url" },
+    { MTD_MATCH_REQUEST_ID, "request_id" },
+    { MTD_MATCH_CERT_THUMBPRINT, "cert_thumbprint" },
+    { MTD_MATCH_ONLY_CANDIDATE, "only_candidate" },
+  };
+  guint n = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)
+    if (matched & table[i].bit)
+      names[n++] = table[i].name;
+  return n;
+}
+
+/* The host an address belongs to: its --hop name, or the address itself. */
+static const char *
+host_of (const MtdChainer *chainer, const char *address)
+{
+  const char *name = mtd_chainer_hop_name (chainer, address);
+  return name != NULL ? name : address;
+}
+
+/* A Host field or SNI without its port and trailing dot, lower-cased, for comparison. */
+static char *
+bare_host (const char *host)
+{
+  if (host == NULL || *host == '\0')
+    return NULL;
+  const char *end = host + strlen (host);
+  if (*host == '[') {
+    const char *close = strchr (host, ']');
+    if (close != NULL)
+      return g_ascii_strdown (host + 1, close - host - 1);
+  } else {
+    const char *colon = strrchr (host, ':');
+    if (colon != NULL && strchr (host, ':') == colon)
+      end = colon;
+  }
+  if (end > host && end[-1] == '.')
+    end--;
+  return g_ascii_strdown (host, end - host);
+}
+
+static gboolean
+hosts_equal (const char *a, const char *b)
+{
+  g_autofree char *bare_a = bare_host (a);
+  g_autofree char *bare_b = bare_host (b);
+  return bare_a != NULL && bare_b != NULL && strcmp (bare_a, bare_b) == 0;
+}
+
+/* X-Forwarded-For: "client, proxy1, proxy2" (each may carry a port or brackets). */
+static gboolean
+list_holds_address (const char *list, const char *address)
+{
+  if (list == NULL)
+    return FALSE;
+  g_auto (GStrv) items = g_strsplit (list, ",", 32);
+  for (guint i = 0; items[i] != NULL; i++) {
+    g_autofree char *item = g_strstrip (g_strdup (items[i]));
+    if (g_ascii_strcasecmp (item, address) == 0)
+      return TRUE;
+    g_autofree char *bare = bare_host (item);
+    if (bare != NULL && g_ascii_strcasecmp (bare, address) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The names leg `up` answers to: its SNI and the Host of each of its requests. */
+static gboolean
+leg_answers_to (const MtdLeg *up, const char *host)
+{
+  if (host == NULL)
+    return FALSE;
+  if (hosts_equal (up->sni, host))
+    return TRUE;
+  for (guint i = 0; i < up->requests->len; i++) {
+    const MtdLegRequest *request = g_ptr_array_index (up->requests, i);
+    if (hosts_equal (request->host, host))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+is_same_text (const char *a, const char *b)
+{
+  return a != NULL && b != NULL && *a != '\0' && strcmp (a, b) == 0;
+}
+
+/* The facts beyond address and time on which `down` agrees with `up` (MtdMatch bits). */
+static guint
+content_matches (const MtdLeg *up, const MtdLeg *down)
+{
+  guint matched = 0;
+  if (leg_answers_to (up, down->sni))
+    matched |= MTD_MATCH_HOST_SNI;
+  for (guint i = 0; i < down->requests->len; i++) {
+    const MtdLegRequest *request = g_ptr_array_index (down->requests, i);
+    if (leg_answers_to (up, request->host))
+      matched |= MTD_MATCH_HOST_SNI;
+    if (list_holds_address (request->x_forwarded_for, up->client.ip))
+      matched |= MTD_MATCH_X_FORWARDED_FOR;
+    if (leg_answers_to (up, request->x_forwarded_host))
+      matched |= MTD_MATCH_X_FORWARDED_HOST;
+    if (request->cert_header != NULL && up->client_sha1_hex[0] != '\0'
+        && strcmp (request->cert_header->sha1_hex, up->client_sha1_hex) == 0)
+      matched |= MTD_MATCH_CERT_THUMBPRINT;
+    for (guint j = 0; j < up->requests->len; j++) {
+      const MtdLegRequest *upstream = g_ptr_array_index (up->requests, j);
+      if (is_same_text (request->x_original_url, upstream->path))
+        matched |= MTD_MATCH_X_ORIGINAL_URL;
+      if (is_same_text (request->request_id, upstream->request_id))
+        matched |= MTD_MATCH_REQUEST_ID;
+      if (request->cert_header != NULL && upstream->cert_header != NULL
+          && upstream->cert_header->sha1_hex[0] != '\0'
+          && strcmp (request->cert_header->sha1_hex, upstream->cert_header->sha1_hex) == 0)
+        matched |= MTD_MATCH_CERT_THUMBPRINT;
+    }
+  }
+  return matched;
+}
+
+/* Could `down` be the leg that `up`'s server opened to forward it?  Address and time only. */
+static gboolean
+is_possible_next (const MtdChainer *chainer, const MtdLeg *up, const MtdLeg *down)
+{
+  if (up == down)
+    return FALSE;
+  /* A proxy forwards to another service, not to itself, and not back to its caller. */
+  if (strcmp (up->server.ip, down->server.ip) == 0 && up->server.port == down->server.port)
+    return FALSE;
+  if (strcmp (up->client.ip, down->server.ip) == 0 && up->client.port == down->server.port)
+    return FALSE;
+  gint64 window = chainer->options.window_usec;
+  gint64 skew = up->input_index == down->input_index ? 0 : window;
+  return down->start_usec + skew >= up->start_usec && down->start_usec <= up->end_usec + window;
+}
+
+typedef struct {
+  MtdLeg *up;
+  guint matched;
+} Candidate;
+
+typedef struct {
+  GArray *candidates;      /* Candidate, upstream legs that fit */
+  guint n_downstream;      /* legs for which this one is a candidate upstream */
+  MtdLeg *parent;          /* borrowed */
+  guint matched;
+  GPtrArray *children;     /* MtdLeg*, borrowed; NULL until one */
+  gboolean is_walked;      /* part of a chain already */
+} LegLinks;
+
+static gint
+compare_leg_start (gconstpointer a, gconstpointer b)
+{
+  const MtdLeg *leg_a = *(MtdLeg *const *) a;
+  const MtdLeg *leg_b = *(MtdLeg *const *) b;
+  if (leg_a->start_usec != leg_b->start_usec)
+    return leg_a->start_usec < leg_b->start_usec ? -1 : 1;
+  if (leg_a->input_index != leg_b->input_index)
+    return leg_a->input_index < leg_b->input_index ? -1 : 1;
+  return leg_a->connection_id < leg_b->connection_id ? -1
+         : leg_a->connection_id > leg_b->connection_id ? 1 : 0;
+}
+
+/* ---- Verdicts ----------------------------------------------------------------------------- */
+
+const char *
+mtd_chain_verdict_name (MtdChainVerdict verdict)
+{
+  switch (verdict) {
+  case MTD_CHAIN_DELIVERED:
+    return "delivered";
+  case MTD_CHAIN_DROPPED_AT_HOP:
+    return "dropped_at_hop";
+  case MTD_CHAIN_NEVER_PRESENTED:
+    return "never_presented";
+  case MTD_CHAIN_NOT_REQUESTED:
+    return "not_requested";
+  case MTD_CHAIN_PLAIN_HTTP:
+    return "plain_http";
+  case MTD_CHAIN_HEADER_MISMATCH:
+    return "header_mismatch";
+  case MTD_CHAIN_UNKNOWN:
+  default:
+    return "unknown";
+  }
+}
+
+void
+mtd_chain_free (MtdChain *chain)
+{
+  if (chain == NULL)
+    return;
+  if (chain->hops != NULL)
+    g_array_unref (chain->hops);
+  g_free (chain->reason);
+  g_free (chain);
+}
+
+static const MtdChainHop *
+hop_at (const MtdChain *chain, guint hop)
+{
+  return &g_array_index (chain->hops, MtdChainHop, hop - 1);
+}
+
+/* A plain-HTTP leg that a proxy sent: the caller's own leg is further upstream. */
+static gboolean
+is_forwarded_leg (const MtdLeg *leg)
+{
+  for (guint i = 0; i < leg->requests->len; i++) {
+    const MtdLegRequest *request = g_ptr_array_index (leg->requests, i);
+    if (request->x_forwarded_for != NULL || request->x_forwarded_host != NULL
+        || request->x_original_url != NULL
+        || g_strcmp0 (request->request_id_name, "X-ARR-LOG-ID") == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The first hop from `from` on whose requests a certificate header arrives, 0 when none. */
+static guint
+first_header_hop (const MtdChain *chain, guint from)
+{
+  for (guint k = from; k <= chain->hops->len; k++)
+    if (hop_at (chain, k)->cert_request != NULL)
+      return k;
+  return 0;
+}
+
+/* The last hop that carries a certificate header, 0 when none. */
+static guint
+last_header_hop (const MtdChain *chain)
+{
+  for (guint k = chain->hops->len; k > 0; k--)
+    if (hop_at (chain, k)->cert_request != NULL)
+      return k;
+  return 0;
+}
+
+/* ", and it reaches hop 3" when the header travels on past `hop`, else "". */
+static char *
+reach_phrase (const MtdChain *chain, guint hop)
+{
+  guint last = last_header_hop (chain);
+  return last > hop ? g_strdup_printf (", and it reaches hop %u", last) : g_strdup ("");
+}
+
+static void
+set_verdict (MtdChain *chain, MtdChainVerdict verdict, char *reason)
+{
+  chain->verdict = verdict;
+  g_free (chain->reason);
+  chain->reason = reason;
+}
+
+/* "hop 2 (127.0.0.3 -> 127.0.0.5)" */
+static char *
+hop_phrase (const MtdChain *chain, guint hop)
+{
+  const MtdLeg *leg = hop_at (chain, hop)->leg;
+  return g_strdup_printf ("hop %u (%s -> %s)", hop, leg->client.ip, leg->server.ip);
+}
+
+/* The caller spoke plain HTTP on hop 1. */
+static void
+judge_plain_caller (MtdChain *chain)
+{
+  const MtdLeg *first = hop_at (chain, 1)->leg;
+  guint header_hop = first_header_hop (chain, 1);
+  if (is_forwarded_leg (first)) {
+    /* Hop 1 came from a proxy: the caller's leg, where a certificate could have been presented,
+     * is not in the capture. */
+    if (header_hop != 0) {
+      const MtdLegCertHeader *header = hop_at (chain, header_hop)->cert_request->cert_header;
+      chain->last_carried_hop = header_hop;
+      set_verdict (chain, MTD_CHAIN_UNKNOWN,
+                   g_strdup_printf ("The caller's leg is not in the capture: hop 1 was "
+                                    "forwarded by a proxy, and the %s header on hop %u %s; it "
+                                    "cannot be compared with what the caller presented.",
+                                    header->name, header_hop,
+                                    header->sha1_hex[0] != '\0'
+                                        ? "carries a certificate"
+                                        : "holds no usable certificate"));
+      return;
+    }
+    set_verdict (chain, MTD_CHAIN_UNKNOWN,
+                 g_strdup ("Missing at the app: the requests arrive through a proxy "
+                           "(X-Forwarded-* headers) without a client-certificate header, so the "
+                           "front end did not forward one; the caller's own leg is not in the "
+                           "capture, so whether it presented one cannot be told."));
+    return;
+  }
+  if (header_hop != 0) {
+    chain->mismatch_hop = header_hop;
+    const MtdLegCertHeader *header = hop_at (chain, header_hop)->cert_request->cert_header;
+    g_autofree char *reach = reach_phrase (chain, header_hop);
+    set_verdict (chain, MTD_CHAIN_HEADER_MISMATCH,
+                 header_hop == 1
+                     ? g_strdup_printf ("The caller sent its own %s header over plain HTTP on "
+                                        "hop 1%s: no handshake proved the certificate in it, and "
+                                        "no X-Forwarded-* or X-ARR-LOG-ID header marks the "
+                                        "request as forwarded by a front end.",
+                                        header->name, reach)
+                     : g_strdup_printf ("The %s header appears on hop %u%s although the caller "
+                                        "spoke plain HTTP and presented no certificate in any "
+                                        "handshake.",
+                                        header->name, header_hop, reach));
+    return;
+  }
+  set_verdict (chain, MTD_CHAIN_PLAIN_HTTP,
+               g_strdup ("The caller spoke plain HTTP on hop 1: there was no handshake to carry "
+                         "a client certificate."));
+}
+
+/* The caller presented nothing (or was not asked), yet a header arrives further on. */
+static gboolean
+judge_header_without_certificate (MtdChain *chain)
+{
+  guint header_hop = first_header_hop (chain, 2);
+  if (header_hop == 0)
+    return FALSE;
+  chain->mismatch_hop = header_hop;
+  const MtdLegCertHeader *header = hop_at (chain, header_hop)->cert_request->cert_header;
+  g_autofree char *reach = reach_phrase (chain, header_hop);
+  set_verdict (chain, MTD_CHAIN_HEADER_MISMATCH,
+               g_strdup_printf ("The %s header appears on hop %u%s although the caller presented "
+                                "no certificate on hop 1: a hop or the caller put it there.",
+                                header->name, header_hop, reach));
+  return TRUE;
+}
+
+/* The caller presented a certificate on hop 1: follow it. */
+static void
+follow_presented (MtdChain *chain)
+{
+  const MtdLeg *first = hop_at (chain, 1)->leg;
+  const char *caller_sha1 = first->client_sha1_hex;
+  guint n_hops = chain->hops->len;
+  chain->last_carried_hop = 1;
+  for (guint k = 2; k <= n_hops; k++) {
+    const MtdChainHop *hop = hop_at (chain, k);
+    const MtdLeg *leg = hop->leg;
+    if (leg->protocol == MTD_APP_TLS) {
+      /* A TLS hop hides its HTTP: it carries the certificate only if its handshake shows the
+       * same one again; otherwise it is open until a later hop in clear settles it. */
+      if (leg->presented.value == MTD_PRESENTED_YES && caller_sha1[0] != '\0'
+          && strcmp (leg->client_sha1_hex, caller_sha1) == 0)
+        chain->last_carried_hop = k;
+      continue;
+    }
+    if (hop->cert_request == NULL) {
+      chain->dropped_at_hop = chain->last_carried_hop + 1;
+      g_autofree char *where = hop_phrase (chain, chain->dropped_at_hop);
+      g_autofree char *proof = hop_phrase (chain, k);
+      set_verdict (chain, MTD_CHAIN_DROPPED_AT_HOP,
+                   k == chain->dropped_at_hop
+                       ? g_strdup_printf ("The certificate the caller presented on hop 1 is not "
+                                          "forwarded on %s: its requests carry no "
+                                          "client-certificate header.",
+                                          where)
+                       : g_strdup_printf ("The certificate the caller presented on hop 1 is not "
+                                          "carried on %s, a new TLS connection without it whose "
+                                          "HTTP is encrypted, and %s carries no "
+                                          "client-certificate header.",
+                                          where, proof));
+      return;
+    }
+    const MtdLegCertHeader *header = hop->cert_request->cert_header;
+    if (!header->is_valid || header->sha1_hex[0] == '\0') {
+      chain->mismatch_hop = k;
+      set_verdict (chain, MTD_CHAIN_HEADER_MISMATCH,
+                   g_strdup_printf ("The %s header on hop %u does not hold a usable "
+                                    "certificate.",
+                                    header->name, k));
+      return;
+    }
+    if (caller_sha1[0] != '\0' && strcmp (header->sha1_hex, caller_sha1) != 0) {
+      chain->mismatch_hop = k;
+      set_verdict (chain, MTD_CHAIN_HEADER_MISMATCH,
+                   g_strdup_printf ("The %s header on hop %u carries certificate %s, not the "
+                                    "one the caller presented on hop 1 (%s).",
+                                    header->name, k, header->sha1_hex, caller_sha1));
+      return;
+    }
+    chain->last_carried_hop = k;
+  }
+  if (n_hops == 1) {
+    set_verdict (chain, MTD_CHAIN_UNKNOWN,
+                 g_strdup ("The caller presented a certificate on hop 1; the legs after it are "
+                           "not in the capture, so whether it reached the app cannot be told "
+                           "(analyse the capture of the next leg together with this one)."));
+    return;
+  }
+  const MtdChainHop *last = hop_at (chain, n_hops);
+  if (chain->last_carried_hop == n_hops && last->cert_request != NULL) {
+    const MtdLegCertHeader *header = last->cert_request->cert_header;
+    set_verdict (chain, MTD_CHAIN_DELIVERED,
+                 caller_sha1[0] != '\0'
+                     ? g_strdup_printf ("The certificate the caller presented on hop 1 reaches "
+                                        "hop %u in %s, the same certificate (SHA-1 %s).",
+                                        n_hops, header->name, caller_sha1)
+                     : g_strdup_printf ("A certificate reaches hop %u in %s (SHA-1 %s); the "
+                                        "caller's own is encrypted on hop 1 (TLS 1.3), so the "
+                                        "two could not be compared without a key log.",
+                                        n_hops, header->name, header->sha1_hex));
+    return;
+  }
+  g_autofree char *open_hop = hop_phrase (chain, chain->last_carried_hop + 1);
+  set_verdict (chain, MTD_CHAIN_UNKNOWN,
+               g_strdup_printf ("The caller presented a certificate on hop 1; from %s on the "
+                                "hops are TLS without it in their handshakes, and their HTTP, "
+                                "where a forwarding header would be, is encrypted.",
+                                open_hop));
+}
+
+static void
+judge_chain (MtdChain *chain)
+{
+  const MtdLeg *first = hop_at (chain, 1)->leg;
+  if (first->protocol == MTD_APP_HTTP) {
+    judge_plain_caller (chain);
+    return;
+  }
+  gint requested = first->requested.value;
+  gint presented = first->presented.value;
+  if (presented == MTD_PRESENTED_YES) {
+    follow_presented (chain);
+    return;
+  }
+  if (requested == MTD_REQUESTED_NO) {
+    if (!judge_header_without_certificate (chain))
+      set_verdict (chain, MTD_CHAIN_NOT_REQUESTED,
+                   g_strdup ("The TLS endpoint the caller reached on hop 1 never asked for a "
+                             "client certificate."));
+    return;
+  }
+  if (requested == MTD_REQUESTED_YES
+      && (presented == MTD_PRESENTED_EMPTY || presented == MTD_PRESENTED_NO)) {
+    if (!judge_header_without_certificate (chain))
+      set_verdict (chain, MTD_CHAIN_NEVER_PRESENTED,
+                   g_strdup_printf ("The server asked on hop 1 and the caller %s.",
+                                    presented == MTD_PRESENTED_EMPTY
+                                        ? "answered with an empty certificate list"
+                                        : "sent no certificate at all"));
+    return;
+  }
+  const char *why = first->presented.reason != NULL ? first->presented.reason
+                                                    : first->requested.reason;
+  set_verdict (chain, MTD_CHAIN_UNKNOWN,
+               g_strdup_printf ("Whether a certificate was requested and presented on hop 1 is "
+                                "not known%s%s.",
+                                why != NULL ? ": " : "", why != NULL ? why : ""));
+}
+
+/* ---- Building ----------------------------------------------------------------------------- */
+
+static const MtdLegRequest *
+first_cert_request (const MtdLeg *leg)
+{
+  const MtdLegRequest *first = NULL;
+  for (guint i = 0; i < leg->requests->len; i++) {
+    const MtdLegRequest *request = g_ptr_array_index (leg->requests, i);
+    if (request->cert_header == NULL)
+      continue;
+    if (request->cert_header->is_valid)
+      return request;
+    if (first == NULL)
+      first = request;
+  }
+  return first;
+}
+
+static void
+add_chain (GPtrArray *chains, MtdLeg *const *path, const guint *matched, guint n_hops)
+{
+  MtdChain *chain = g_new0 (MtdChain, 1);
+  chain->id = chains->len + 1;
+  chain->hops = g_array_sized_new (FALSE, TRUE, sizeof (MtdChainHop), n_hops);
+  for (guint i = 0; i < n_hops; i++) {
+    MtdChainHop hop = { 0 };
+    hop.leg = path[i];
+    hop.cert_request = first_cert_request (path[i]);
+    hop.first_request = path[i]->requests->len > 0 ? g_ptr_array_index (path[i]->requests, 0)
+                                                   : NULL;
+    hop.matched_by = matched[i];
+    g_array_append_val (chain->hops, hop);
+  }
+  judge_chain (chain);
+  g_ptr_array_add (chains, chain);
+}
+
+/* Every path from `leg` down to a leaf becomes a chain. */
+static void
+walk (GPtrArray *chains, GHashTable *links, MtdLeg *leg, MtdLeg **path, guint *matched,
+      guint depth)
+{
+  LegLinks *leg_links = g_hash_table_lookup (links, leg);
+  leg_links->is_walked = TRUE;
+  path[depth] = leg;
+  matched[depth] = depth == 0 ? 0 : leg_links->matched;
+  if (leg_links->children == NULL || depth + 1 >= MTD_CHAIN_MAX_HOPS) {
+    add_chain (chains, path, matched, depth + 1);
+    return;
+  }
+  for (guint i = 0; i < leg_links->children->len; i++)
+    walk (chains, links, g_ptr_array_index (leg_links->children, i), path, matched, depth + 1);
+}
+
+static void
+leg_links_free (LegLinks *leg_links)
+{
+  if (leg_links->candidates != NULL)
+    g_array_unref (leg_links->candidates);
+  if (leg_links->children != NULL)
+    g_ptr_array_unref (leg_links->children);
+  g_free (leg_links);
+}
+
+GPtrArray *
+mtd_chainer_build (MtdChainer *chainer)
+{
+  g_return_val_if_fail (!chainer->is_built, NULL);
+  chainer->is_built = TRUE;
+  GPtrArray *chains = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_chain_free);
+  guint n_legs = chainer->legs->len;
+  if (n_legs == 0)
+    return chains;
+  g_ptr_array_sort (chainer->legs, compare_leg_start);
+
+  /* Keys and values: MtdLeg* (borrowed) -> LegLinks (owned). */
+  g_autoptr (GHashTable) links = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                                        (GDestroyNotify) leg_links_free);
+  /* The legs each host serves, in start order: host (borrowed) -> GPtrArray of MtdLeg*. */
+  g_autoptr (GHashTable) served = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                         (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_new0 (LegLinks, 1);
+    leg_links->candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+    g_hash_table_insert (links, leg, leg_links);
+    const char *host = host_of (chainer, leg->server.ip);
+    GPtrArray *list = g_hash_table_lookup (served, host);
+    if (list == NULL) {
+      list = g_ptr_array_new ();
+      g_hash_table_insert (served, (gpointer) host, list);
+    }
+    g_ptr_array_add (list, leg);
+  }
+
+  /* Candidates: upstream legs served at the host where each leg starts, newest first. */
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *down = g_ptr_array_index (chainer->legs, i);
+    const char *host = host_of (chainer, down->client.ip);
+    GPtrArray *list = g_hash_table_lookup (served, host);
+    if (list == NULL)
+      continue;
+    LegLinks *down_links = g_hash_table_lookup (links, down);
+    gint64 latest_start = down->start_usec + chainer->options.window_usec;
+    /* Binary search: the last leg that started no later than latest_start. */
+    guint lo = 0, hi = list->len;
+    while (lo < hi) {
+      guint mid = lo + (hi - lo) / 2;
+      const MtdLeg *leg = g_ptr_array_index (list, mid);
+      if (leg->start_usec <= latest_start)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    guint n_examined = 0;
+    for (guint j = lo; j > 0 && n_examined < MTD_CHAIN_MAX_CANDIDATES; j--) {
+      MtdLeg *up = g_ptr_array_index (list, j - 1);
+      n_examined++;
+      if (!is_possible_next (chainer, up, down))
+        continue;
+      Candidate candidate = { up, MTD_MATCH_TIME_WINDOW };
+      candidate.matched |= strcmp (up->server.ip, down->client.ip) == 0 ? MTD_MATCH_ADDRESS
+                                                                        : MTD_MATCH_HOP_NAME;
+      candidate.matched |= content_matches (up, down);
+      g_array_append_val (down_links->candidates, candidate);
+      LegLinks *up_links = g_hash_table_lookup (links, up);
+      up_links->n_downstream++;
+    }
+  }
+
+  /* Each leg takes the candidate with the most agreeing facts (the newest on a tie); address
+   * and time alone are enough only when neither side has another choice. */
+  const guint address_bits = MTD_MATCH_ADDRESS | MTD_MATCH_HOP_NAME | MTD_MATCH_TIME_WINDOW;
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *down = g_ptr_array_index (chainer->legs, i);
+    LegLinks *down_links = g_hash_table_lookup (links, down);
+    const Candidate *best = NULL;
+    guint best_score = 0;
+    for (guint c = 0; c < down_links->candidates->len; c++) {
+      const Candidate *candidate = &g_array_index (down_links->candidates, Candidate, c);
+      guint score = (guint) __builtin_popcount (candidate->matched & ~address_bits);
+      if (best == NULL || score > best_score) {
+        best = candidate;
+        best_score = score;
+      }
+    }
+    if (best == NULL)
+      continue;
+    guint matched = best->matched;
+    if ((matched & ~address_bits) == 0) {
+      LegLinks *up_links = g_hash_table_lookup (links, best->up);
+      if (down_links->candidates->len != 1 || up_links->n_downstream != 1)
+        continue;
+      matched |= MTD_MATCH_ONLY_CANDIDATE;
+    }
+    down_links->parent = best->up;
+    down_links->matched = matched;
+    LegLinks *up_links = g_hash_table_lookup (links, best->up);
+    if (up_links->children == NULL)
+      up_links->children = g_ptr_array_new ();
+    g_ptr_array_add (up_links->children, down);
+  }
+
+  MtdLeg *path[MTD_CHAIN_MAX_HOPS];
+  guint matched[MTD_CHAIN_MAX_HOPS];
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_hash_table_lookup (links, leg);
+    if (leg_links->parent == NULL)
+      walk (chains, links, leg, path, matched, 0);
+  }
+  /* Legs whose links form a loop (possible only across inputs with skewed clocks) have no root:
+   * each still gets a chain rather than vanishing. */
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_hash_table_lookup (links, leg);
+    if (!leg_links->is_walked)
+      walk (chains, links, leg, path, matched, 0);
+  }
+  return chains;
+}
