@@ -8,9 +8,13 @@
  * A front end that ends the caller's TLS opens a new connection to the next hop and passes the
  * client certificate on in a forwarding header (App Service: X-ARR-ClientCert).  Leg N+1 is
  * linked to leg N when it starts at the host where leg N ends (the same address, or addresses
- * given the same name with --hop), within a window of leg N's lifetime, and the link says which
- * further facts agreed (Host vs SNI, X-Forwarded-For, X-Forwarded-Host, X-Original-URL, request
- * ids, the forwarded certificate's thumbprint), so a reader can judge the grouping.
+ * given the same name with --hop) while leg N is open (a proxy forwards before it answers; a
+ * pooled connection opened earlier counts when one of its requests falls inside leg N), and the
+ * link says which further facts agreed (Host vs SNI, X-Forwarded-For, X-Forwarded-Host,
+ * X-Original-URL, request ids, the forwarded certificate's thumbprint), so a reader can judge the
+ * grouping.  Legs from different inputs (captured on different hosts) are compared with a
+ * tolerance for their clocks; when their times do not nest, a link needs a fact beyond address,
+ * time and Host/SNI.
  */
 #pragma once
 
@@ -22,6 +26,8 @@
 
 /* Requests of one leg kept for correlation; later ones are counted. */
 #define MTD_LEG_MAX_REQUESTS 8
+/* Acceptable CA names kept per leg, for comparing with a certificate seen elsewhere. */
+#define MTD_LEG_MAX_ACCEPTABLE_CAS 16
 /* Hops followed in one chain (a loop guard as much as a cap). */
 #define MTD_CHAIN_MAX_HOPS 8
 /* Upstream candidates examined for one leg: a busy host has many. */
@@ -62,6 +68,7 @@ typedef struct {
   gint64 start_usec;
   gint64 end_usec;
   guint64 first_frame;
+  guint64 last_frame;
   MtdAppProtocol protocol;    /* MTD_APP_TLS or MTD_APP_HTTP */
   /* TLS (protocol TLS): copies of the connection's verdicts, reasons included. */
   guint16 tls_version;
@@ -70,6 +77,11 @@ typedef struct {
   MtdVerdict presented;
   char client_sha1_hex[41];   /* the presented leaf, "" when unknown (TLS 1.3, cut) */
   char *client_subject;       /* owned, NULL when unknown */
+  char *client_issuer;        /* owned, NULL when unknown */
+  guint64 client_cert_frame;  /* where the presented leaf was seen, 0 when unknown */
+  /* The CAs the server named when it asked and got nothing (char* DNs, owned), NULL otherwise:
+   * kept only for legs that may need them. */
+  GPtrArray *acceptable_cas;
   /* HTTP in clear (protocol HTTP). */
   GPtrArray *requests;        /* MtdLegRequest*, owned, never NULL */
   guint n_requests_dropped;
@@ -79,7 +91,8 @@ typedef struct {
 typedef enum {
   MTD_MATCH_ADDRESS = 1 << 0,           /* leg N+1 starts at the address leg N was sent to */
   MTD_MATCH_HOP_NAME = 1 << 1,          /* ... at another address of the same --hop NAME */
-  MTD_MATCH_TIME_WINDOW = 1 << 2,       /* always set on a link: it began inside the window */
+  MTD_MATCH_TIME_WINDOW = 1 << 2,       /* always set on a link: it began (or, pooled, carried
+                                         * a request) while leg N was open */
   MTD_MATCH_HOST_SNI = 1 << 3,          /* Host (or SNI) of leg N+1 equals SNI (or Host) of N */
   MTD_MATCH_X_FORWARDED_FOR = 1 << 4,   /* X-Forwarded-For holds leg N's client address */
   MTD_MATCH_X_FORWARDED_HOST = 1 << 5,  /* X-Forwarded-Host equals leg N's Host or SNI */
@@ -129,13 +142,16 @@ typedef struct {
   guint mismatch_hop;         /* 1-based hop of the header that differs; 0 when none */
   guint last_carried_hop;     /* the last hop known to carry the certificate; 0 when none */
   char *reason;               /* owned: the verdict in one sentence, always set */
+  /* never_presented: a leg of the same caller (same client address) that did present a
+   * readable certificate, the nearest in time; borrowed from the chainer, NULL when none. */
+  const MtdLeg *held_elsewhere;
 } MtdChain;
 
 void mtd_chain_free (MtdChain *chain); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdChain, mtd_chain_free)
 
 typedef struct {
-  gint64 window_usec;         /* leg N+1 may start this long after leg N ended */
+  gint64 window_usec;         /* clock tolerance between legs of different inputs */
   guint max_legs;             /* legs kept; beyond it connections are counted, not chained */
   GHashTable *hop_names;      /* borrowed, may be NULL: address string -> host name (--hop) */
 } MtdChainOptions;

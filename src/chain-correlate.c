@@ -12,8 +12,7 @@
 
 #include "mtd-chain.h"
 
-/* Default window: leg N+1 may start this long after leg N ended (and, across inputs captured on
- * different hosts, this long before it started: their clocks differ). */
+/* Default tolerance between the clocks of captures taken on different hosts. */
 #define DEFAULT_WINDOW_USEC (2 * G_USEC_PER_SEC)
 #define DEFAULT_MAX_LEGS 200000
 
@@ -63,6 +62,9 @@ leg_free (MtdLeg *leg)
   g_free (leg->requested.reason);
   g_free (leg->presented.reason);
   g_free (leg->client_subject);
+  g_free (leg->client_issuer);
+  if (leg->acceptable_cas != NULL)
+    g_ptr_array_unref (leg->acceptable_cas);
   if (leg->requests != NULL)
     g_ptr_array_unref (leg->requests);
   g_free (leg);
@@ -160,6 +162,7 @@ leg_new (const MtdConnection *connection)
   leg->start_usec = connection->start_usec;
   leg->end_usec = connection->end_usec;
   leg->first_frame = connection->first_frame;
+  leg->last_frame = connection->last_frame;
   leg->protocol = connection->tls != NULL ? MTD_APP_TLS : MTD_APP_HTTP;
   leg->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_request_free);
   const MtdTlsFacts *tls = connection->tls;
@@ -172,6 +175,17 @@ leg_new (const MtdConnection *connection)
       const MtdCert *leaf = g_ptr_array_index (tls->client_chain, 0);
       g_strlcpy (leg->client_sha1_hex, leaf->sha1_hex, sizeof leg->client_sha1_hex);
       leg->client_subject = g_strdup (leaf->subject);
+      leg->client_issuer = g_strdup (leaf->issuer);
+      leg->client_cert_frame = tls->presented.n_frames > 0 ? tls->presented.frames[0] : 0;
+    }
+    gboolean is_refused = tls->requested.value == MTD_REQUESTED_YES
+                          && (tls->presented.value == MTD_PRESENTED_EMPTY
+                              || tls->presented.value == MTD_PRESENTED_NO);
+    if (is_refused && tls->acceptable_cas != NULL && tls->acceptable_cas->len > 0) {
+      guint n_kept = MIN (tls->acceptable_cas->len, MTD_LEG_MAX_ACCEPTABLE_CAS);
+      leg->acceptable_cas = g_ptr_array_new_full (n_kept, g_free);
+      for (guint i = 0; i < n_kept; i++)
+        g_ptr_array_add (leg->acceptable_cas, g_strdup (g_ptr_array_index (tls->acceptable_cas, i)));
     }
   }
   if (connection->http != NULL) {
@@ -398,6 +412,24 @@ content_matches (const MtdLeg *up, const MtdLeg *down)
   return matched;
 }
 
+/* A proxy forwards while the caller's connection is open: it must answer on it.  Within one
+ * input the frames order everything, so a pooled connection opened earlier also fits when one of
+ * its requests falls inside `up`. */
+static gboolean
+is_nested (const MtdLeg *up, const MtdLeg *down)
+{
+  if (down->start_usec >= up->start_usec && down->start_usec <= up->end_usec)
+    return TRUE;
+  if (up->input_index != down->input_index)
+    return FALSE;
+  for (guint i = 0; i < down->requests->len; i++) {
+    const MtdLegRequest *request = g_ptr_array_index (down->requests, i);
+    if (request->request_frame >= up->first_frame && request->request_frame <= up->last_frame)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Could `down` be the leg that `up`'s server opened to forward it?  Address and time only. */
 static gboolean
 is_possible_next (const MtdChainer *chainer, const MtdLeg *up, const MtdLeg *down)
@@ -409,9 +441,12 @@ is_possible_next (const MtdChainer *chainer, const MtdLeg *up, const MtdLeg *dow
     return FALSE;
   if (strcmp (up->client.ip, down->server.ip) == 0 && up->client.port == down->server.port)
     return FALSE;
+  if (is_nested (up, down))
+    return TRUE;
+  /* Different capture hosts: their clocks may differ by up to the window. */
   gint64 window = chainer->options.window_usec;
-  gint64 skew = up->input_index == down->input_index ? 0 : window;
-  return down->start_usec + skew >= up->start_usec && down->start_usec <= up->end_usec + window;
+  return up->input_index != down->input_index && down->start_usec + window >= up->start_usec
+         && down->start_usec <= up->end_usec + window;
 }
 
 typedef struct {
@@ -427,6 +462,20 @@ typedef struct {
   GPtrArray *children;     /* MtdLeg*, borrowed; NULL until one */
   gboolean is_walked;      /* part of a chain already */
 } LegLinks;
+
+/* Is `leg` among the parents of `start` (or `start` itself)? */
+static gboolean
+is_ancestor (GHashTable *links, const MtdLeg *leg, const MtdLeg *start)
+{
+  const MtdLeg *at = start;
+  for (guint depth = 0; at != NULL && depth <= MTD_CHAIN_MAX_HOPS * 4; depth++) {
+    if (at == leg)
+      return TRUE;
+    const LegLinks *at_links = g_hash_table_lookup (links, at);
+    at = at_links != NULL ? at_links->parent : NULL;
+  }
+  return FALSE;
+}
 
 static gint
 compare_leg_start (gconstpointer a, gconstpointer b)
@@ -785,6 +834,25 @@ walk (GPtrArray *chains, GHashTable *links, MtdLeg *leg, MtdLeg **path, guint *m
     walk (chains, links, g_ptr_array_index (leg_links->children, i), path, matched, depth + 1);
 }
 
+/* The leg of the same caller address that presented a readable certificate nearest in time to
+ * `leg`, or NULL. */
+static const MtdLeg *
+nearest_presenter (GHashTable *presenters, const MtdLeg *leg)
+{
+  GPtrArray *list = g_hash_table_lookup (presenters, leg->client.ip);
+  const MtdLeg *nearest = NULL;
+  gint64 nearest_distance = G_MAXINT64;
+  for (guint i = 0; list != NULL && i < list->len; i++) {
+    const MtdLeg *candidate = g_ptr_array_index (list, i);
+    gint64 distance = ABS (candidate->start_usec - leg->start_usec);
+    if (distance < nearest_distance) {
+      nearest = candidate;
+      nearest_distance = distance;
+    }
+  }
+  return nearest;
+}
+
 static void
 leg_links_free (LegLinks *leg_links)
 {
@@ -834,7 +902,9 @@ mtd_chainer_build (MtdChainer *chainer)
     if (list == NULL)
       continue;
     LegLinks *down_links = g_hash_table_lookup (links, down);
-    gint64 latest_start = down->start_usec + chainer->options.window_usec;
+    /* An upstream leg starts before its downstream one (give or take the clocks of two inputs),
+     * or, for a pooled downstream connection, before one of its requests. */
+    gint64 latest_start = MAX (down->start_usec, down->end_usec) + chainer->options.window_usec;
     /* Binary search: the last leg that started no later than latest_start. */
     guint lo = 0, hi = list->len;
     while (lo < hi) {
@@ -845,6 +915,9 @@ mtd_chainer_build (MtdChainer *chainer)
       else
         hi = mid;
     }
+    const guint strong_bits = MTD_MATCH_X_FORWARDED_FOR | MTD_MATCH_X_FORWARDED_HOST
+                              | MTD_MATCH_X_ORIGINAL_URL | MTD_MATCH_REQUEST_ID
+                              | MTD_MATCH_CERT_THUMBPRINT;
     guint n_examined = 0;
     for (guint j = lo; j > 0 && n_examined < MTD_CHAIN_MAX_CANDIDATES; j--) {
       MtdLeg *up = g_ptr_array_index (list, j - 1);
@@ -855,6 +928,10 @@ mtd_chainer_build (MtdChainer *chainer)
       candidate.matched |= strcmp (up->server.ip, down->client.ip) == 0 ? MTD_MATCH_ADDRESS
                                                                         : MTD_MATCH_HOP_NAME;
       candidate.matched |= content_matches (up, down);
+      /* Times that only meet through the clock tolerance need a fact that names this request
+       * or this certificate. */
+      if (!is_nested (up, down) && (candidate.matched & strong_bits) == 0)
+        continue;
       g_array_append_val (down_links->candidates, candidate);
       LegLinks *up_links = g_hash_table_lookup (links, up);
       up_links->n_downstream++;
@@ -886,12 +963,30 @@ mtd_chainer_build (MtdChainer *chainer)
         continue;
       matched |= MTD_MATCH_ONLY_CANDIDATE;
     }
+    if (is_ancestor (links, down, best->up))
+      continue; /* clocks of two inputs made each look like the other's next hop */
     down_links->parent = best->up;
     down_links->matched = matched;
     LegLinks *up_links = g_hash_table_lookup (links, best->up);
     if (up_links->children == NULL)
       up_links->children = g_ptr_array_new ();
     g_ptr_array_add (up_links->children, down);
+  }
+
+  /* The legs on which each caller address presented a readable certificate, in start order:
+   * address (borrowed) -> GPtrArray of MtdLeg* (borrowed). */
+  g_autoptr (GHashTable) presenters = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                             (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    if (leg->client_sha1_hex[0] == '\0')
+      continue;
+    GPtrArray *list = g_hash_table_lookup (presenters, leg->client.ip);
+    if (list == NULL) {
+      list = g_ptr_array_new ();
+      g_hash_table_insert (presenters, leg->client.ip, list);
+    }
+    g_ptr_array_add (list, leg);
   }
 
   MtdLeg *path[MTD_CHAIN_MAX_HOPS];
@@ -909,6 +1004,11 @@ mtd_chainer_build (MtdChainer *chainer)
     LegLinks *leg_links = g_hash_table_lookup (links, leg);
     if (!leg_links->is_walked)
       walk (chains, links, leg, path, matched, 0);
+  }
+  for (guint i = 0; i < chains->len; i++) {
+    MtdChain *chain = g_ptr_array_index (chains, i);
+    if (chain->verdict == MTD_CHAIN_NEVER_PRESENTED)
+      chain->held_elsewhere = nearest_presenter (presenters, hop_at (chain, 1)->leg);
   }
   return chains;
 }

@@ -194,6 +194,66 @@ diagnose_unknown (GPtrArray *findings, const MtdChain *chain)
   add_presented_evidence (finding, chain);
 }
 
+/* The caller sent no certificate here, but presented one on another connection: say which, and
+ * whether its issuer is among the CAs this server named (clients choose a certificate by those
+ * names, RFC 5246 §7.4.4 and RFC 8446 §4.2.4, and many send none when nothing matches). */
+static void
+diagnose_held_elsewhere (GPtrArray *findings, const MtdChain *chain)
+{
+  const MtdLeg *first = hop_at (chain, 1)->leg;
+  const MtdLeg *other = chain->held_elsewhere;
+  const GPtrArray *cas = first->acceptable_cas;
+  gboolean is_named = FALSE;
+  for (guint i = 0; cas != NULL && i < cas->len; i++)
+    if (other->client_issuer != NULL
+        && g_ascii_strcasecmp (g_ptr_array_index (cas, i), other->client_issuer) == 0)
+      is_named = TRUE;
+  g_autoptr (GString) message = g_string_new (NULL);
+  g_string_append_printf (message,
+                          "The same caller (%s) presented certificate %s (issuer %s, SHA-1 %s) "
+                          "on connection #%" G_GUINT64_FORMAT,
+                          first->client.ip, other->client_subject != NULL ? other->client_subject
+                                                                          : "(no subject)",
+                          other->client_issuer != NULL ? other->client_issuer : "(unknown)",
+                          other->client_sha1_hex, other->connection_id);
+  if (other->input_index != first->input_index)
+    g_string_append_printf (message, " (input %u, frame %" G_GUINT64_FORMAT ")",
+                            other->input_index + 1, other->client_cert_frame);
+  else if (other->client_cert_frame != 0)
+    g_string_append_printf (message, " (frame %" G_GUINT64_FORMAT ")", other->client_cert_frame);
+  char *cause;
+  if (cas == NULL || cas->len == 0) {
+    g_string_append (message, "; this server named no acceptable CAs, or they are not readable.");
+    cause = g_strdup ("The caller has a certificate but did not use it on this connection: "
+                      "another HTTP client, handler or code path without the certificate, or a "
+                      "certificate store the process here cannot read.");
+  } else if (is_named) {
+    g_string_append (message, "; its issuer is among the CAs this server named.");
+    cause = g_strdup ("The certificate would have been acceptable, so the caller did not load "
+                      "it for this connection: another HTTP client, handler or code path "
+                      "without the certificate, or a store or file the process here cannot "
+                      "read.");
+  } else {
+    g_string_append (message, "; its issuer is NOT among the CAs this server named.");
+    cause = g_strdup ("Clients choose their certificate by the acceptable CAs the server names; "
+                      "the caller's certificate was issued by another CA, so its TLS stack "
+                      "(Schannel, browsers, .NET, Java) sent none.");
+  }
+  MtdFinding *finding = mtd_diagnose_add_finding (
+      findings, "CERT_HELD_ELSEWHERE", MTD_SEVERITY_WARNING, 0,
+      g_string_free (g_steal_pointer (&message), FALSE), cause,
+      g_strdup (is_named || cas == NULL || cas->len == 0
+                    ? "Check how the caller's code attaches the certificate on this call (the "
+                      "handler or client object it uses) and that it can read the key."
+                    : "Issue the caller a certificate from one of the named CAs, or add its "
+                      "issuer to the server's trusted client CAs (for App Service the app "
+                      "validates the chain itself)."));
+  add_presented_evidence (finding, chain);
+  mtd_finding_add_evidence (finding, other->input_index,
+                            other->client_cert_frame != 0 ? other->client_cert_frame
+                                                          : other->first_frame);
+}
+
 /* A 403 on a hop the certificate did not reach: the application or front end refused the
  * caller because the certificate was missing. */
 static void
@@ -255,6 +315,9 @@ mtd_diagnose_chain (const MtdChain *chain)
     break;
   }
   case MTD_CHAIN_NEVER_PRESENTED:
+    if (chain->held_elsewhere != NULL)
+      diagnose_held_elsewhere (findings, chain);
+    break;
   case MTD_CHAIN_NOT_REQUESTED:
   case MTD_CHAIN_PLAIN_HTTP:
   default:

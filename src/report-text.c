@@ -568,10 +568,11 @@ mtd_report_text_chains (MtdReport *report)
   }
   g_array_sort (shown, compare_ranked);
   fprintf (out, "Request chains: %u shown, worst first", shown->len);
-  if (n_chains > shown->len)
-    fprintf (out, " (%u single-connection chain%s without findings of their own are only in "
-                  "the JSON report)",
-             n_chains - shown->len, n_chains - shown->len == 1 ? "" : "s");
+  guint n_hidden = n_chains - shown->len;
+  if (n_hidden > 0)
+    fprintf (out, " (%u more single-connection chain%s without a warning of %s own, in the JSON "
+                  "report)",
+             n_hidden, n_hidden == 1 ? "" : "s", n_hidden == 1 ? "its" : "their");
   fputs ("\n\n", out);
   for (guint i = 0; i < shown->len; i++) {
     const RankedChain *ranked = &g_array_index (shown, RankedChain, i);

@@ -240,6 +240,41 @@ def check_hop_names(tap, mtlsdiag, folder):
                "--hop %r: one line naming the option" % bad, result.stderr)
 
 
+def check_held_elsewhere(tap, mtlsdiag, folder):
+    """Two separate captures of one host (127.0.0.1): tls12-empty.pcap (the server named the test
+    root and intermediate CAs, the client had no certificate loaded and sent an empty list) and
+    tls12-presented.pcap (the same address presented pki/client.pem, issued by the intermediate).
+    Neither connection forwarded the other, and their times do not nest, so they stay two one-hop
+    chains; the empty one learns that the caller holds an acceptable certificate elsewhere."""
+    with open(os.path.join(folder, "expected.json")) as f:
+        truth = json.load(f)
+    presented = truth["tls12-presented.pcap"]["connections"][0]
+    empty = truth["tls12-empty.pcap"]["connections"][0]
+    paths = [os.path.join(folder, "tls12-empty.pcap"), os.path.join(folder, "tls12-presented.pcap")]
+    _, report = analyse(tap, mtlsdiag, paths, "held elsewhere")
+    if report is None:
+        return
+    chains = report.get("chains") or []
+    tap.eq(sorted(len(c.get("hops") or []) for c in chains), [1, 1],
+           "held elsewhere: two one-hop chains, not linked across inputs")
+    refused = [c for c in chains if c.get("verdict") == "never_presented"]
+    tap.eq(len(refused), 1, "held elsewhere: tls12-empty's chain is never_presented")
+    if not refused:
+        return
+    findings = [f for f in refused[0].get("findings") or [] if f.get("code") == "CERT_HELD_ELSEWHERE"]
+    tap.eq(len(findings), 1, "held elsewhere: CERT_HELD_ELSEWHERE")
+    if not findings:
+        return
+    message = findings[0].get("message") or ""
+    issuer = "CN=mtlsdiag Test Intermediate CA"
+    tap.ok(issuer in empty["acceptable_cas"], "held elsewhere: the truth names the issuer as acceptable")
+    tap.ok(presented["client_leaf_sha1"] in message and "is among the CAs" in message,
+           "held elsewhere: names the thumbprint and that its issuer is acceptable", message)
+    tap.ok({"input": 1, "frame": presented["client_cert_frame"]} in findings[0].get("evidence", []),
+           "held elsewhere: cites the Certificate frame of the other input",
+           repr(findings[0].get("evidence")))
+
+
 def main():
     mtlsdiag, folder = command_line("test_chains.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -253,6 +288,7 @@ def main():
     check_pem_convention(tap, mtlsdiag, folder)
     check_order_independent(tap, mtlsdiag, folder)
     check_hop_names(tap, mtlsdiag, folder)
+    check_held_elsewhere(tap, mtlsdiag, folder)
     tap.finish()
 
 

@@ -4,7 +4,8 @@
  * mtd_source_open_file opens by its /proc/self/fd path, so the real libpcap reading and hashing
  * code runs; then the packets go through the pipeline as src/main.c's read_source does, and each
  * finished connection is diagnosed and written by both report writers (JSON and text) and as a
- * live line.  The output goes to memory and is checked for what the report writers promise: valid
+ * live line; at the end the connections are grouped into request chains (with a small leg cap and
+ * one --hop name, so both paths run), diagnosed and written too.  The output goes to memory and is checked for what the report writers promise: valid
  * UTF-8 and no control characters from the wire (only newlines, and tabs in text).
  *
  * One pipeline serves the whole process, each input being one more capture file to it, as when
@@ -21,6 +22,7 @@
 
 #include <glib.h>
 
+#include "mtd-chain.h"
 #include "mtd-diagnose.h"
 #include "mtd-pipeline.h"
 #include "mtd-report.h"
@@ -32,6 +34,7 @@ typedef struct {
   MtdReport *json;     /* owned */
   MtdReport *text;     /* owned */
   FILE *live_out;      /* borrowed */
+  MtdChainer *chainer; /* owned, one per input */
   MtdSummary *summary; /* borrowed from the pipeline */
 } FuzzRun;
 
@@ -45,6 +48,7 @@ on_connection (MtdConnection *connection, gpointer user_data)
   mtd_report_connection (run->json, owned, diagnosis);
   mtd_report_connection (run->text, owned, diagnosis);
   mtd_report_live_line (run->live_out, owned, diagnosis);
+  mtd_chainer_add_connection (run->chainer, owned);
 }
 
 static void
@@ -134,6 +138,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   run.text = mtd_report_new (MTD_REPORT_TEXT, text_out, "fuzz");
   run.live_out = live_out;
   run.summary = mtd_pipeline_summary (pipeline);
+  static GHashTable *hop_names = NULL;
+  static MtdChainOptions chain_options;
+  if (hop_names == NULL) {
+    /* Static keys and values: nothing to free. */
+    hop_names = g_hash_table_new (g_str_hash, g_str_equal);
+    g_hash_table_insert (hop_names, (gpointer) "10.0.0.4", (gpointer) "gateway");
+    g_hash_table_insert (hop_names, (gpointer) "10.1.0.4", (gpointer) "gateway");
+    mtd_chain_options_init_default (&chain_options);
+    chain_options.max_legs = 16;
+    chain_options.hop_names = hop_names;
+  }
+  run.chainer = mtd_chainer_new (&chain_options);
 
   g_autoptr (GPtrArray) inputs
       = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
@@ -166,6 +182,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   mtd_pipeline_end_input (pipeline);
   mtd_source_sha256 (source, info->sha256_hex);
 
+  g_autoptr (GPtrArray) chains = mtd_chainer_build (run.chainer);
+  g_autoptr (GPtrArray) diagnoses
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_diagnosis_free);
+  for (guint i = 0; i < chains->len; i++)
+    g_ptr_array_add (diagnoses, mtd_diagnose_chain (g_ptr_array_index (chains, i)));
+  mtd_report_set_chains (run.json, chains, diagnoses, run.chainer);
+  mtd_report_set_chains (run.text, chains, diagnoses, run.chainer);
   g_autoptr (GError) json_error = NULL;
   g_autoptr (GError) text_error = NULL;
   g_assert (mtd_report_finish (run.json, (const MtdInputInfo *const *) inputs->pdata, inputs->len,
@@ -174,6 +197,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                mtd_pipeline_summary (pipeline), &text_error));
   g_clear_pointer (&run.json, mtd_report_free);
   g_clear_pointer (&run.text, mtd_report_free);
+  g_clear_pointer (&diagnoses, g_ptr_array_unref);
+  g_clear_pointer (&chains, g_ptr_array_unref);
+  g_clear_pointer (&run.chainer, mtd_chainer_free);
   run.live_out = NULL;
   fclose (json_out);
   fclose (text_out);
