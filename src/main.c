@@ -138,7 +138,8 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
       "leaving one address continues one arriving at another (repeatable)",
       "ADDRESS=NAME" },
     { "chain-window", 0, 0, G_OPTION_ARG_DOUBLE, &common->chain_window_seconds,
-      "Seconds after a leg ends within which the next hop's leg may start (default 2)",
+      "Clock difference tolerated between captures taken on different hosts when linking "
+      "their legs into chains (default 2)",
       "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &common->is_version, "Print the version and exit",
       NULL },
