@@ -85,6 +85,8 @@ typedef struct {
   /* HTTP in clear (protocol HTTP). */
   GPtrArray *requests;        /* MtdLegRequest*, owned, never NULL */
   guint n_requests_dropped;
+  char *findings_label;       /* owned, NULL when none: the connection's own findings, as the
+                               * caller summed them up when adding it */
 } MtdLeg;
 
 /* Why leg N+1 was linked to leg N: a bit set. */
@@ -134,7 +136,8 @@ typedef struct {
 } MtdChainHop;
 
 typedef struct {
-  guint id;                   /* 1-based, in order of the first hop's start */
+  guint id;                   /* 1-based, in the order chains are handed over (by the first
+                               * hop's start within one handover) */
   GArray *hops;               /* MtdChainHop, in order; hop K is index K-1 */
   MtdChainVerdict verdict;
   guint dropped_at_hop;       /* 1-based, the first hop that no longer carries the certificate;
@@ -154,27 +157,55 @@ typedef struct {
   gint64 window_usec;         /* clock tolerance between legs of different inputs */
   guint max_legs;             /* legs kept; beyond it connections are counted, not chained */
   GHashTable *hop_names;      /* borrowed, may be NULL: address string -> host name (--hop) */
+  /* One input (or live): chains are handed over as soon as no connection still open can join
+   * them, so memory follows the live connections.  With several inputs a leg of one may link
+   * to a leg of any other, so every leg is held to the end (up to max_legs). */
+  gboolean is_streaming;
+  /* Settling links every leg held, so it is tried only once this many legs were added since the
+   * last time (or half as many as are held, if more).  Tests and fuzzing set 1. */
+  guint settle_min_growth;
 } MtdChainOptions;
 
 void mtd_chain_options_init_default (MtdChainOptions *options);
 
 typedef struct _MtdChainer MtdChainer;
 
-/* options (and the hop_names it points to) are borrowed and must outlive the chainer. */
-MtdChainer *mtd_chainer_new (const MtdChainOptions *options);
+/* Receives each chain once it is final.  The chain and the legs it points to are borrowed and
+ * freed when the sink returns: write it, do not keep it. */
+typedef void (*MtdChainSink) (const MtdChain *chain, gpointer user_data);
+
+/* options (and the hop_names it points to), sink and sink_data are borrowed and must outlive
+ * the chainer. */
+MtdChainer *mtd_chainer_new (const MtdChainOptions *options, MtdChainSink sink,
+                             gpointer sink_data);
 void mtd_chainer_free (MtdChainer *chainer); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdChainer, mtd_chainer_free)
 
 /* Keeps what correlation needs of a finished connection (borrowed; TLS and clear HTTP only,
- * others are ignored). */
-void mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection);
+ * others are ignored).  findings_label (borrowed, may be NULL) is kept with the leg for the
+ * reports: a short summary of the connection's own findings. */
+void mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection,
+                                 const char *findings_label);
 /* Connections not kept because max_legs was reached. */
 guint64 mtd_chainer_n_dropped (const MtdChainer *chainer);
 
-/* Links the legs and returns the chains (MtdChain*, the caller owns the array; the legs they
- * point to stay owned by the chainer, which must outlive them).  Call once, after the last
- * connection. */
-GPtrArray *mtd_chainer_build (MtdChainer *chainer);
+/* The first packet time of the oldest connection still open whose server (is_server) or client
+ * has the address ip, G_MAXINT64 when none is. */
+typedef gint64 (*MtdOpenSince) (const char *ip, gboolean is_server, gpointer user_data);
+
+/* Hands over what can no longer change.  A leg can only gain a neighbour from a connection still
+ * open that started before the leg ended (a next hop starts, or carries a request, while its
+ * previous hop is open): a previous hop served at the leg's client address, or a next hop
+ * leaving from its server address (or another address of the same --hop name).  Legs without
+ * such a connection are settled; groups of linked legs that are all settled become
+ * chains, handed to the sink, and their legs are freed.  Does nothing unless
+ * options.is_streaming; the work is done only once enough legs were added since the last time,
+ * so calling it after every connection is cheap. */
+void mtd_chainer_settle (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data);
+/* Hands over every chain still held.  Call once, after the last connection. */
+void mtd_chainer_finish (MtdChainer *chainer);
+/* Legs held now (for tests and the memory bound). */
+guint mtd_chainer_n_held (const MtdChainer *chainer);
 
 /* The name a --hop option gave an address, or NULL. */
 const char *mtd_chainer_hop_name (const MtdChainer *chainer, const char *address);

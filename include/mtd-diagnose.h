@@ -49,5 +49,9 @@ MtdDiagnosis *mtd_diagnose_chain (const MtdChain *chain);
 void mtd_diagnosis_free (MtdDiagnosis *diagnosis); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdDiagnosis, mtd_diagnosis_free)
 
+/* "error CERT_REQUESTED_EMPTY, warning INCOMPLETE": the codes of the warnings and errors, worst
+ * first, as a new string; NULL when there are none. */
+char *mtd_diagnosis_label (const MtdDiagnosis *diagnosis);
+
 /* TRUE when the diagnosis holds a client-certificate problem (exit status 1). */
 gboolean mtd_diagnosis_has_problem (const MtdDiagnosis *diagnosis);

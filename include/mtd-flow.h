@@ -73,6 +73,16 @@ void mtd_flow_table_expire (MtdFlowTable *table, gint64 now_usec);
 void mtd_flow_table_end_all (MtdFlowTable *table);
 
 guint mtd_flow_table_n_live (const MtdFlowTable *table);
+typedef enum {
+  MTD_FLOW_ROLE_CLIENT,
+  MTD_FLOW_ROLE_SERVER,
+} MtdFlowRole;
+
+/* The first packet time of the oldest flow still live (not ended) that has addr (4 bytes for
+ * IPv4, 16 for IPv6) in role (as its first SYN said; a flow that began without one counts in
+ * both roles); G_MAXINT64 when none. */
+gint64 mtd_flow_table_oldest_live_at (const MtdFlowTable *table, MtdFlowRole role,
+                                      guint8 ip_version, const guint8 *addr);
 guint64 mtd_flow_table_n_evicted (const MtdFlowTable *table);
 guint64 mtd_flow_table_n_idle_closed (const MtdFlowTable *table);
 guint mtd_flow_table_peak_live (const MtdFlowTable *table);

@@ -53,6 +53,11 @@ void mtd_pipeline_mark_input_truncated (MtdPipeline *pipeline);
 /* The current input is over: its flows end and are reported. */
 void mtd_pipeline_end_input (MtdPipeline *pipeline);
 
+/* The first packet time of the oldest connection still open whose server (is_server) or client
+ * has the printable address ip; G_MAXINT64 when none is (or ip is not an address). */
+gint64 mtd_pipeline_oldest_live_at (const MtdPipeline *pipeline, const char *ip,
+                                    gboolean is_server);
+
 /* Counters so far; connection-level counters are added by the caller with
  * mtd_summary_add_connection as it receives connections. */
 MtdSummary *mtd_pipeline_summary (MtdPipeline *pipeline);

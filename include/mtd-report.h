@@ -31,11 +31,12 @@ gboolean mtd_report_parse_format (const char *name, MtdReportFormat *format);
 
 void mtd_report_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis);
-/* The run's request chains (MtdChain*) and their diagnoses (MtdDiagnosis*, diagnoses[i] is
- * chains[i]'s), written by mtd_report_finish: all three are borrowed until then.  The chainer
- * gives the names of --hop addresses. */
-void mtd_report_set_chains (MtdReport *report, const GPtrArray *chains,
-                            const GPtrArray *diagnoses, const MtdChainer *chainer);
+/* One request chain and its diagnosis (both borrowed, nothing is kept: the chain is written to
+ * a spool file at once and copied into the report by mtd_report_finish, after the connections;
+ * the text report orders chains worst first by spooling each severity apart).  hop_names
+ * (borrowed, may be NULL) gives the --hop names of addresses. */
+void mtd_report_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+                       GHashTable *hop_names);
 /* Writes the chains, inputs and summary and closes the document.  FALSE with error when writing failed
  * (disk full, closed pipe). */
 gboolean mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,

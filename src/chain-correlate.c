@@ -16,12 +16,20 @@
 #define DEFAULT_WINDOW_USEC (2 * G_USEC_PER_SEC)
 #define DEFAULT_MAX_LEGS 200000
 
+/* Legs added between two attempts to settle, by default: settling sorts and links every leg
+ * still held, so it runs when their number has grown by half or by this much. */
+#define DEFAULT_SETTLE_MIN_GROWTH 1024
+
 struct _MtdChainer {
   MtdChainOptions options;
-  GPtrArray *legs;        /* MtdLeg*, owned */
+  MtdChainSink sink;      /* borrowed */
+  gpointer sink_data;     /* borrowed */
+  GPtrArray *legs;        /* MtdLeg*, owned: the legs not yet handed over in a chain */
   GHashTable *by_tuple;   /* "cip|cport|sip|sport" (owned) -> MtdLeg* (borrowed from legs) */
   guint64 n_dropped;
-  gboolean is_built;
+  guint n_chains;         /* handed over so far: the next chain's id is one more */
+  guint settle_at;        /* try to settle once legs->len reaches this */
+  gboolean is_finished;
 };
 
 /* ---- Legs --------------------------------------------------------------------------------- */
@@ -63,6 +71,7 @@ leg_free (MtdLeg *leg)
   g_free (leg->presented.reason);
   g_free (leg->client_subject);
   g_free (leg->client_issuer);
+  g_free (leg->findings_label);
   if (leg->acceptable_cas != NULL)
     g_ptr_array_unref (leg->acceptable_cas);
   if (leg->requests != NULL)
@@ -205,13 +214,19 @@ mtd_chain_options_init_default (MtdChainOptions *options)
   memset (options, 0, sizeof *options);
   options->window_usec = DEFAULT_WINDOW_USEC;
   options->max_legs = DEFAULT_MAX_LEGS;
+  options->settle_min_growth = DEFAULT_SETTLE_MIN_GROWTH;
 }
 
 MtdChainer *
-mtd_chainer_new (const MtdChainOptions *options)
+mtd_chainer_new (const MtdChainOptions *options, MtdChainSink sink, gpointer sink_data)
 {
+  g_return_val_if_fail (sink != NULL, NULL);
   MtdChainer *chainer = g_new0 (MtdChainer, 1);
   chainer->options = *options;
+  chainer->sink = sink;
+  chainer->sink_data = sink_data;
+  chainer->options.settle_min_growth = MAX (1, chainer->options.settle_min_growth);
+  chainer->settle_at = chainer->options.settle_min_growth;
   chainer->legs = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_free);
   /* Keys are owned tuple strings; values are borrowed from legs. */
   chainer->by_tuple = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -249,9 +264,10 @@ tuple_key (const MtdEndpoint *client, const MtdEndpoint *server)
 }
 
 void
-mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection)
+mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection,
+                            const char *findings_label)
 {
-  g_return_if_fail (!chainer->is_built);
+  g_return_if_fail (!chainer->is_finished);
   if (connection->tls == NULL && (connection->http == NULL || connection->http->len == 0))
     return;
   /* The same connection captured at two vantage points is one leg: the first input's copy is
@@ -269,6 +285,7 @@ mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection
     return;
   }
   MtdLeg *leg = leg_new (connection);
+  leg->findings_label = g_strdup (findings_label);
   if (leg->input_index < 64)
     leg->seen_in_inputs = G_GUINT64_CONSTANT (1) << leg->input_index;
   g_ptr_array_add (chainer->legs, leg);
@@ -461,6 +478,8 @@ typedef struct {
   guint matched;
   GPtrArray *children;     /* MtdLeg*, borrowed; NULL until one */
   gboolean is_walked;      /* part of a chain already */
+  gboolean is_leg_settled; /* no connection still open can link to it */
+  gboolean is_settled;     /* its whole group of linked legs may be handed over */
 } LegLinks;
 
 /* Is `leg` among the parents of `start` (or `start` itself)? */
@@ -802,7 +821,6 @@ static void
 add_chain (GPtrArray *chains, MtdLeg *const *path, const guint *matched, guint n_hops)
 {
   MtdChain *chain = g_new0 (MtdChain, 1);
-  chain->id = chains->len + 1;
   chain->hops = g_array_sized_new (FALSE, TRUE, sizeof (MtdChainHop), n_hops);
   for (guint i = 0; i < n_hops; i++) {
     MtdChainHop hop = { 0 };
@@ -853,6 +871,63 @@ nearest_presenter (GHashTable *presenters, const MtdLeg *leg)
   return nearest;
 }
 
+/* Did a connection still open with `ip` (or another address of its --hop name) as its server
+ * (is_server) or client start before `before`? */
+static gboolean
+is_open_at (const MtdChainer *chainer, const char *ip, gboolean is_server, gint64 before,
+            MtdOpenSince open_since, gpointer user_data)
+{
+  if (open_since (ip, is_server, user_data) <= before)
+    return TRUE;
+  const char *name = mtd_chainer_hop_name (chainer, ip);
+  if (name == NULL)
+    return FALSE;
+  GHashTableIter iter;
+  gpointer address, address_name;
+  g_hash_table_iter_init (&iter, chainer->options.hop_names);
+  while (g_hash_table_iter_next (&iter, &address, &address_name))
+    if (strcmp (address_name, name) == 0 && open_since (address, is_server, user_data) <= before)
+      return TRUE;
+  return FALSE;
+}
+
+/* A leg is settled when no connection still open can become its previous hop (one served at
+ * its client's address) or its next hop (one leaving from its server's address): such a
+ * connection would have started before the leg ended. */
+static gboolean
+is_leg_settled (const MtdChainer *chainer, const MtdLeg *leg, MtdOpenSince open_since,
+                gpointer user_data)
+{
+  return !is_open_at (chainer, leg->client.ip, TRUE, leg->end_usec, open_since, user_data)
+         && !is_open_at (chainer, leg->server.ip, FALSE, leg->end_usec, open_since, user_data);
+}
+
+/* Is every leg from `leg` down settled? */
+static gboolean
+is_subtree_settled (GHashTable *links, const MtdLeg *leg, guint depth)
+{
+  const LegLinks *leg_links = g_hash_table_lookup (links, leg);
+  if (!leg_links->is_leg_settled)
+    return FALSE;
+  for (guint i = 0; leg_links->children != NULL && depth < MTD_CHAIN_MAX_HOPS * 4
+                    && i < leg_links->children->len;
+       i++)
+    if (!is_subtree_settled (links, g_ptr_array_index (leg_links->children, i), depth + 1))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+mark_settled (GHashTable *links, const MtdLeg *leg, gboolean is_settled, guint depth)
+{
+  LegLinks *leg_links = g_hash_table_lookup (links, leg);
+  leg_links->is_settled = is_settled;
+  for (guint i = 0; leg_links->children != NULL && depth < MTD_CHAIN_MAX_HOPS * 4
+                    && i < leg_links->children->len;
+       i++)
+    mark_settled (links, g_ptr_array_index (leg_links->children, i), is_settled, depth + 1);
+}
+
 static void
 leg_links_free (LegLinks *leg_links)
 {
@@ -863,15 +938,15 @@ leg_links_free (LegLinks *leg_links)
   g_free (leg_links);
 }
 
-GPtrArray *
-mtd_chainer_build (MtdChainer *chainer)
+/* Links the legs held, hands over the chains of every group of linked legs that are all
+ * settled (open_since NULL: all of them, the run is over), and frees those legs. */
+static void
+emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
 {
-  g_return_val_if_fail (!chainer->is_built, NULL);
-  chainer->is_built = TRUE;
-  GPtrArray *chains = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_chain_free);
+  gboolean is_final = open_since == NULL;
   guint n_legs = chainer->legs->len;
   if (n_legs == 0)
-    return chains;
+    return;
   g_ptr_array_sort (chainer->legs, compare_leg_start);
 
   /* Keys and values: MtdLeg* (borrowed) -> LegLinks (owned). */
@@ -989,17 +1064,31 @@ mtd_chainer_build (MtdChainer *chainer)
     g_ptr_array_add (list, leg);
   }
 
+  /* A group of linked legs is settled when every leg in it is (mtd_chainer_settle). */
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_hash_table_lookup (links, leg);
+    leg_links->is_leg_settled = is_final || is_leg_settled (chainer, leg, open_since, user_data);
+  }
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_hash_table_lookup (links, leg);
+    if (leg_links->parent == NULL)
+      mark_settled (links, leg, is_subtree_settled (links, leg, 0), 0);
+  }
+
+  g_autoptr (GPtrArray) chains = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_chain_free);
   MtdLeg *path[MTD_CHAIN_MAX_HOPS];
   guint matched[MTD_CHAIN_MAX_HOPS];
   for (guint i = 0; i < n_legs; i++) {
     MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
     LegLinks *leg_links = g_hash_table_lookup (links, leg);
-    if (leg_links->parent == NULL)
+    if (leg_links->parent == NULL && leg_links->is_settled)
       walk (chains, links, leg, path, matched, 0);
   }
-  /* Legs whose links form a loop (possible only across inputs with skewed clocks) have no root:
-   * each still gets a chain rather than vanishing. */
-  for (guint i = 0; i < n_legs; i++) {
+  /* Legs whose links form a loop have no root (is_ancestor prevents it; this is the belt to
+   * its braces): at the end each still gets a chain rather than vanishing. */
+  for (guint i = 0; is_final && i < n_legs; i++) {
     MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
     LegLinks *leg_links = g_hash_table_lookup (links, leg);
     if (!leg_links->is_walked)
@@ -1007,8 +1096,53 @@ mtd_chainer_build (MtdChainer *chainer)
   }
   for (guint i = 0; i < chains->len; i++) {
     MtdChain *chain = g_ptr_array_index (chains, i);
+    chain->id = ++chainer->n_chains;
     if (chain->verdict == MTD_CHAIN_NEVER_PRESENTED)
       chain->held_elsewhere = nearest_presenter (presenters, hop_at (chain, 1)->leg);
+    chainer->sink (chain, chainer->sink_data);
   }
-  return chains;
+  g_clear_pointer (&chains, g_ptr_array_unref);
+
+  /* The legs handed over go; the others wait for the next settling. */
+  GPtrArray *kept = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_free);
+  for (guint i = 0; i < n_legs; i++) {
+    MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    LegLinks *leg_links = g_hash_table_lookup (links, leg);
+    chainer->legs->pdata[i] = NULL;
+    if (!leg_links->is_walked) {
+      g_ptr_array_add (kept, leg);
+      continue;
+    }
+    g_autofree char *key = tuple_key (&leg->client, &leg->server);
+    if (g_hash_table_lookup (chainer->by_tuple, key) == leg)
+      g_hash_table_remove (chainer->by_tuple, key);
+    leg_free (leg);
+  }
+  g_ptr_array_unref (chainer->legs);
+  chainer->legs = kept;
+}
+
+void
+mtd_chainer_settle (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
+{
+  g_return_if_fail (!chainer->is_finished);
+  if (!chainer->options.is_streaming || chainer->legs->len < chainer->settle_at)
+    return;
+  emit_settled (chainer, open_since, user_data);
+  guint n_held = chainer->legs->len;
+  chainer->settle_at = n_held + MAX (chainer->options.settle_min_growth, n_held / 2);
+}
+
+void
+mtd_chainer_finish (MtdChainer *chainer)
+{
+  g_return_if_fail (!chainer->is_finished);
+  emit_settled (chainer, NULL, NULL);
+  chainer->is_finished = TRUE;
+}
+
+guint
+mtd_chainer_n_held (const MtdChainer *chainer)
+{
+  return chainer->legs->len;
 }

@@ -922,6 +922,24 @@ mtd_diagnosis_free (MtdDiagnosis *diagnosis)
   g_free (diagnosis);
 }
 
+char *
+mtd_diagnosis_label (const MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL || diagnosis->findings == NULL)
+    return NULL;
+  g_autoptr (GString) label = g_string_new (NULL);
+  for (guint i = 0; i < diagnosis->findings->len; i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    if (finding->severity == MTD_SEVERITY_INFO)
+      continue;
+    g_string_append_printf (label, "%s%s %s", label->len > 0 ? ", " : "",
+                            mtd_severity_name (finding->severity), finding->code);
+  }
+  if (label->len == 0)
+    return NULL;
+  return g_string_free (g_steal_pointer (&label), FALSE);
+}
+
 gboolean
 mtd_diagnosis_has_problem (const MtdDiagnosis *diagnosis)
 {

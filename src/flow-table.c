@@ -26,6 +26,10 @@ struct _MtdFlow {
   gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
   gpointer state;       /* the analysis layer's, until on_end */
   GList lru_link;       /* embedded: the flow is its own queue node */
+  /* Embedded: its nodes in the age queues of its client and server addresses (all four
+   * address-role pairs while the roles are unknown). */
+  GList age_links[4];
+  struct _AddressAge *ages[4]; /* borrowed: the queues it is in, NULL for unused slots */
   GQueue *queue;        /* borrowed: the table's queue the flow is in */
   MtdFlowTable *table;  /* borrowed */
   guint delivering_side;
@@ -41,12 +45,105 @@ struct _MtdFlowTable {
    * linger). */
   GQueue lru;
   GQueue closing;
+  /* Per address and role: the live flows (not tombstones) with that address as client, or as
+   * server, in the order they started; the head's start tells later layers that nothing still
+   * open there began before it.  Key: the AddressAge's own key; value: AddressAge (owned). */
+  GHashTable *ages;
   guint n_live;                      /* flows that are not tombstones */
   guint peak_live;
   guint64 n_evicted;
   guint64 n_idle_closed;
   const MtdPacket *current_packet;   /* borrowed during add_segment */
 };
+
+/* ---- Live flows by address and age -------------------------------------------------------- */
+
+typedef struct {
+  guint8 role;       /* MtdFlowRole */
+  guint8 ip_version;
+  guint8 addr[16];
+} AddressKey;
+
+typedef struct _AddressAge {
+  AddressKey key;
+  GQueue flows; /* MtdFlow* through their age_links, oldest first */
+} AddressAge;
+
+static void
+address_key_init (AddressKey *key, MtdFlowRole role, guint8 ip_version, const guint8 *addr)
+{
+  memset (key, 0, sizeof *key);
+  key->role = (guint8) role;
+  key->ip_version = ip_version;
+  memcpy (key->addr, addr, ip_version == 6 ? 16 : 4);
+}
+
+static guint
+address_key_hash (gconstpointer pointer)
+{
+  const AddressKey *key = pointer;
+  guint hash = (guint) key->role * 7 + key->ip_version;
+  for (gsize i = 0; i < sizeof key->addr; i++)
+    hash = hash * 31 + key->addr[i];
+  return hash;
+}
+
+static gboolean
+address_key_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (AddressKey)) == 0;
+}
+
+static void
+join_age (MtdFlowTable *table, MtdFlow *flow, guint slot, MtdFlowRole role, const guint8 *addr)
+{
+  AddressKey key;
+  address_key_init (&key, role, flow->info.ip_version, addr);
+  for (guint i = 0; i < slot; i++)
+    if (flow->ages[i] != NULL && address_key_equal (&flow->ages[i]->key, &key))
+      return; /* both ends have the same address */
+  AddressAge *age = g_hash_table_lookup (table->ages, &key);
+  if (age == NULL) {
+    age = g_new0 (AddressAge, 1);
+    age->key = key;
+    g_queue_init (&age->flows);
+    g_hash_table_insert (table->ages, &age->key, age);
+  }
+  flow->age_links[slot].data = flow;
+  g_queue_push_tail_link (&age->flows, &flow->age_links[slot]);
+  flow->ages[slot] = age;
+}
+
+/* A new live flow joins the age queues of its addresses, by role: client_side from its first
+ * packet's SYN, -1 when that was no SYN (then each address counts as both). */
+static void
+join_ages (MtdFlowTable *table, MtdFlow *flow, gint client_side)
+{
+  const MtdFlowInfo *info = &flow->info;
+  if (client_side >= 0) {
+    join_age (table, flow, 0, MTD_FLOW_ROLE_CLIENT, info->addr[client_side]);
+    join_age (table, flow, 1, MTD_FLOW_ROLE_SERVER, info->addr[1 - client_side]);
+    return;
+  }
+  join_age (table, flow, 0, MTD_FLOW_ROLE_CLIENT, info->addr[0]);
+  join_age (table, flow, 1, MTD_FLOW_ROLE_SERVER, info->addr[0]);
+  join_age (table, flow, 2, MTD_FLOW_ROLE_CLIENT, info->addr[1]);
+  join_age (table, flow, 3, MTD_FLOW_ROLE_SERVER, info->addr[1]);
+}
+
+static void
+leave_ages (MtdFlowTable *table, MtdFlow *flow)
+{
+  for (guint slot = 0; slot < G_N_ELEMENTS (flow->ages); slot++) {
+    AddressAge *age = flow->ages[slot];
+    if (age == NULL)
+      continue;
+    g_queue_unlink (&age->flows, &flow->age_links[slot]);
+    flow->ages[slot] = NULL;
+    if (age->flows.head == NULL)
+      g_hash_table_remove (table->ages, &age->key);
+  }
+}
 
 const char *
 mtd_flow_end_reason_name (MtdFlowEndReason reason)
@@ -155,6 +252,7 @@ mtd_flow_table_new (const MtdFlowLimits *limits, const MtdFlowCallbacks *callbac
   table->flows = g_hash_table_new_full (flow_key_hash, flow_key_equal, NULL, flow_entry_free);
   g_queue_init (&table->lru);
   g_queue_init (&table->closing);
+  table->ages = g_hash_table_new_full (address_key_hash, address_key_equal, NULL, g_free);
   return table;
 }
 
@@ -234,6 +332,7 @@ end_flow (MtdFlowTable *table, MtdFlow *flow, MtdFlowEndReason reason, gboolean 
       table->callbacks->on_end (flow, flow->state, reason, table->user_data);
     flow->state = NULL;
     flow->is_closed = TRUE;
+    leave_ages (table, flow);
     table->n_live--;
     mtd_reasm_side_clear (&flow->sides[0]);
     mtd_reasm_side_clear (&flow->sides[1]);
@@ -361,6 +460,12 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     flow = create_flow (table, &key, &canonical, packet);
     if (!(decoded->tcp_flags & MTD_TCP_SYN))
       mtd_flow_note_anomaly (flow, MTD_ANOMALY_MIDSTREAM_START);
+    /* The first packet's sender is side 0: with SYN alone it is the client, with SYN+ACK the
+     * server. */
+    gint client_side = -1;
+    if (decoded->tcp_flags & MTD_TCP_SYN)
+      client_side = (decoded->tcp_flags & MTD_TCP_ACK) ? 1 : 0;
+    join_ages (table, flow, client_side);
   }
 
   guint side = (memcmp (flow->key.addr[0], decoded->src_addr, addr_len) == 0
@@ -449,7 +554,21 @@ mtd_flow_table_free (MtdFlowTable *table)
     return;
   mtd_flow_table_end_all (table);
   g_hash_table_destroy (table->flows);
+  g_hash_table_destroy (table->ages);
   g_free (table);
+}
+
+gint64
+mtd_flow_table_oldest_live_at (const MtdFlowTable *table, MtdFlowRole role, guint8 ip_version,
+                               const guint8 *addr)
+{
+  AddressKey key;
+  address_key_init (&key, role, ip_version, addr);
+  const AddressAge *age = g_hash_table_lookup (table->ages, &key);
+  if (age == NULL || age->flows.head == NULL)
+    return G_MAXINT64;
+  const MtdFlow *oldest = age->flows.head->data;
+  return oldest->info.first_usec;
 }
 
 guint

@@ -26,6 +26,8 @@ enum {
 typedef struct {
   MtdReport *report;         /* owned */
   MtdChainer *chainer;       /* owned */
+  GHashTable *hop_names;     /* borrowed: --hop */
+  MtdPipeline *pipeline;     /* borrowed, NULL until started */
   MtdSummary *summary;       /* borrowed from the pipeline */
   FILE *live_out;            /* borrowed: where live lines go, NULL when not live */
   gboolean has_problem;
@@ -34,6 +36,12 @@ typedef struct {
 /* Set from the signal handler; the capture loop checks it. */
 static volatile sig_atomic_t is_stop_requested = 0;
 static MtdSource *live_source = NULL;
+
+static gint64
+open_since (const char *ip, gboolean is_server, gpointer user_data)
+{
+  return mtd_pipeline_oldest_live_at (user_data, ip, is_server);
+}
 
 static void
 on_connection (MtdConnection *connection, gpointer user_data)
@@ -45,7 +53,24 @@ on_connection (MtdConnection *connection, gpointer user_data)
   context->has_problem |= has_problem;
   mtd_summary_add_connection (context->summary, owned, has_problem);
   mtd_report_connection (context->report, owned, diagnosis);
-  mtd_chainer_add_connection (context->chainer, owned);
+  g_autofree char *label = mtd_diagnosis_label (diagnosis);
+  mtd_chainer_add_connection (context->chainer, owned, label);
+  if (context->pipeline != NULL)
+    mtd_chainer_settle (context->chainer, open_since, context->pipeline);
+}
+
+/* A request chain is final: diagnose it, count it and write it. */
+static void
+on_chain (const MtdChain *chain, gpointer user_data)
+{
+  RunContext *context = user_data;
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_chain (chain);
+  gboolean has_problem = mtd_diagnosis_has_problem (diagnosis);
+  context->has_problem |= has_problem;
+  context->summary->n_chains++;
+  context->summary->n_chains_by_verdict[chain->verdict]++;
+  context->summary->n_chains_with_problem += has_problem ? 1 : 0;
+  mtd_report_chain (context->report, chain, diagnosis, context->hop_names);
 }
 
 static void
@@ -258,7 +283,8 @@ start_run (RunContext *context, MtdReportFormat format, FILE *out,
 {
   g_autoptr (GError) error = NULL;
   context->report = mtd_report_new (format, out, MTD_VERSION);
-  context->chainer = mtd_chainer_new (chain_options);
+  context->chainer = mtd_chainer_new (chain_options, on_chain, context);
+  context->hop_names = chain_options->hop_names;
   MtdPipeline *pipeline = mtd_pipeline_new (pipeline_options, callbacks, context, &error);
   if (pipeline == NULL) {
     print_error (error->message);
@@ -267,6 +293,7 @@ start_run (RunContext *context, MtdReportFormat format, FILE *out,
     return NULL;
   }
   context->summary = mtd_pipeline_summary (pipeline);
+  context->pipeline = pipeline;
   return pipeline;
 }
 
@@ -275,23 +302,9 @@ finish_report (RunContext *context, MtdPipeline *pipeline, GPtrArray *inputs, FI
                gboolean has_unusable_input)
 {
   g_autoptr (GError) error = NULL;
-  /* Chains need every connection: they are built once all inputs are read. */
-  MtdSummary *summary = mtd_pipeline_summary (pipeline);
-  g_autoptr (GPtrArray) chains = mtd_chainer_build (context->chainer);
-  g_autoptr (GPtrArray) diagnoses
-      = g_ptr_array_new_full (chains->len, (GDestroyNotify) mtd_diagnosis_free);
-  for (guint i = 0; i < chains->len; i++) {
-    const MtdChain *chain = g_ptr_array_index (chains, i);
-    MtdDiagnosis *diagnosis = mtd_diagnose_chain (chain);
-    gboolean has_problem = mtd_diagnosis_has_problem (diagnosis);
-    context->has_problem |= has_problem;
-    summary->n_chains++;
-    summary->n_chains_by_verdict[chain->verdict]++;
-    summary->n_chains_with_problem += has_problem ? 1 : 0;
-    g_ptr_array_add (diagnoses, diagnosis);
-  }
-  summary->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
-  mtd_report_set_chains (context->report, chains, diagnoses, context->chainer);
+  /* Every connection has ended: the chains still held are final now. */
+  mtd_chainer_finish (context->chainer);
+  mtd_pipeline_summary (pipeline)->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
   if (!mtd_report_finish (context->report, (const MtdInputInfo *const *) inputs->pdata,
                           inputs->len, mtd_pipeline_summary (pipeline), &error)) {
     print_error (error->message);
@@ -386,6 +399,9 @@ run_analyze (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
+  /* One file: chains are written as they settle.  Several: a leg of one may continue in any
+   * other, so chains wait for the end. */
+  chain_options.is_streaming = sources->len == 1;
   /* No live lines here, so no handshake snapshots to build. */
   MtdPipelineCallbacks callbacks = { on_connection, NULL };
   g_autoptr (MtdPipeline) pipeline
@@ -465,6 +481,7 @@ run_live (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
+  chain_options.is_streaming = TRUE;
   /* Live lines must not break a JSON document on standard output. */
   context.live_out = (out == stdout && format == MTD_REPORT_JSON) ? stderr : stdout;
   MtdPipelineCallbacks callbacks = { on_connection, on_handshake };

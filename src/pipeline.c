@@ -8,6 +8,7 @@
  */
 #include "mtd-pipeline.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "mtd-certheader.h"
@@ -476,6 +477,20 @@ mtd_pipeline_end_input (MtdPipeline *pipeline)
 {
   mtd_flow_table_end_all (pipeline->flows);
   pipeline->input = NULL;
+}
+
+gint64
+mtd_pipeline_oldest_live_at (const MtdPipeline *pipeline, const char *ip, gboolean is_server)
+{
+  MtdFlowRole role = is_server ? MTD_FLOW_ROLE_SERVER : MTD_FLOW_ROLE_CLIENT;
+  guint8 addr[16];
+  if (strchr (ip, ':') != NULL) {
+    if (inet_pton (AF_INET6, ip, addr) == 1)
+      return mtd_flow_table_oldest_live_at (pipeline->flows, role, 6, addr);
+  } else if (inet_pton (AF_INET, ip, addr) == 1) {
+    return mtd_flow_table_oldest_live_at (pipeline->flows, role, 4, addr);
+  }
+  return G_MAXINT64;
 }
 
 MtdSummary *

@@ -36,8 +36,8 @@ mtd_report_free (MtdReport *report)
   if (report == NULL)
     return;
   g_free (report->tool_version);
-  if (report->connection_codes != NULL)
-    g_hash_table_unref (report->connection_codes);
+  for (guint i = 0; i < G_N_ELEMENTS (report->chain_spools); i++)
+    mtd_spool_drain (report->chain_spools[i], NULL);
   g_free (report);
 }
 
@@ -69,15 +69,58 @@ mtd_report_connection (MtdReport *report, const MtdConnection *connection,
   note_write_error (report);
 }
 
-void
-mtd_report_set_chains (MtdReport *report, const GPtrArray *chains, const GPtrArray *diagnoses,
-                       const MtdChainer *chainer)
+MtdSpool *
+mtd_spool_new (void)
 {
-  g_return_if_fail (report != NULL && chains != NULL && diagnoses != NULL);
-  g_return_if_fail (chains->len == diagnoses->len);
-  report->chains = chains;
-  report->chain_diagnoses = diagnoses;
-  report->chainer = chainer;
+  MtdSpool *spool = g_new0 (MtdSpool, 1);
+  spool->file = tmpfile ();
+  if (spool->file == NULL) {
+    spool->file = open_memstream (&spool->memory, &spool->memory_len);
+    spool->is_memory = TRUE;
+  }
+  if (spool->file == NULL) {
+    g_free (spool);
+    return NULL;
+  }
+  return spool;
+}
+
+gboolean
+mtd_spool_drain (MtdSpool *spool, FILE *out)
+{
+  if (spool == NULL)
+    return TRUE;
+  gboolean is_ok = !ferror (spool->file);
+  if (spool->is_memory) {
+    is_ok &= fclose (spool->file) == 0;
+    if (out != NULL && spool->memory_len > 0)
+      fwrite (spool->memory, 1, spool->memory_len, out);
+    free (spool->memory);
+  } else {
+    if (out != NULL) {
+      is_ok &= fflush (spool->file) == 0 && fseek (spool->file, 0, SEEK_SET) == 0;
+      char buffer[16 * 1024];
+      size_t n;
+      while (is_ok && (n = fread (buffer, 1, sizeof buffer, spool->file)) > 0)
+        fwrite (buffer, 1, n, out);
+      is_ok &= !ferror (spool->file);
+    }
+    fclose (spool->file);
+  }
+  g_free (spool);
+  return is_ok;
+}
+
+void
+mtd_report_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+                  GHashTable *hop_names)
+{
+  g_return_if_fail (report != NULL && chain != NULL);
+  if (report->format == MTD_REPORT_JSON)
+    mtd_report_json_chain (report, chain, diagnosis, hop_names);
+  else
+    mtd_report_text_chain (report, chain, diagnosis, hop_names);
+  report->n_chains++;
 }
 
 gboolean

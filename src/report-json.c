@@ -5,6 +5,7 @@
  * connection is one line of the "connections" array, written when it finishes; nothing about it
  * is kept, so memory does not grow with the capture.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "report-private.h"
@@ -675,12 +676,12 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
 
 static void
 write_hop_endpoint (JsonWriter *writer, const char *key, const MtdEndpoint *endpoint,
-                    const MtdChainer *chainer)
+                    GHashTable *hop_names)
 {
   json_begin_object (writer, key);
   json_string (writer, "ip", endpoint->ip);
   json_uint (writer, "port", endpoint->port);
-  const char *name = chainer != NULL ? mtd_chainer_hop_name (chainer, endpoint->ip) : NULL;
+  const char *name = hop_names != NULL ? g_hash_table_lookup (hop_names, endpoint->ip) : NULL;
   if (name != NULL)
     json_string (writer, "name", name);
   json_end_object (writer);
@@ -706,7 +707,7 @@ write_leg_cert_header (JsonWriter *writer, const MtdLegRequest *request)
 }
 
 static void
-write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, const MtdChainer *chainer)
+write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, GHashTable *hop_names)
 {
   const MtdLeg *leg = hop->leg;
   json_begin_object (writer, NULL);
@@ -718,8 +719,8 @@ write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, const MtdCh
     if (leg->seen_in_inputs & (G_GUINT64_CONSTANT (1) << i))
       json_uint (writer, NULL, i);
   json_end_array (writer);
-  write_hop_endpoint (writer, "from", &leg->client, chainer);
-  write_hop_endpoint (writer, "to", &leg->server, chainer);
+  write_hop_endpoint (writer, "from", &leg->client, hop_names);
+  write_hop_endpoint (writer, "to", &leg->server, hop_names);
   json_time_usec (writer, "start", leg->start_usec);
   json_string (writer, "protocol", leg->protocol == MTD_APP_TLS ? "tls" : "http");
   if (leg->protocol == MTD_APP_TLS) {
@@ -765,7 +766,7 @@ write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, const MtdCh
 
 static void
 write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnosis *diagnosis,
-             const MtdChainer *chainer)
+             GHashTable *hop_names)
 {
   json_begin_object (writer, NULL);
   json_uint (writer, "id", chain->id);
@@ -775,8 +776,8 @@ write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnos
     const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, chain->dropped_at_hop - 1);
     json_begin_object (writer, "dropped_at");
     json_uint (writer, "hop", chain->dropped_at_hop);
-    write_hop_endpoint (writer, "from", &hop->leg->client, chainer);
-    write_hop_endpoint (writer, "to", &hop->leg->server, chainer);
+    write_hop_endpoint (writer, "from", &hop->leg->client, hop_names);
+    write_hop_endpoint (writer, "to", &hop->leg->server, hop_names);
     json_end_object (writer);
   } else {
     json_null (writer, "dropped_at");
@@ -787,7 +788,7 @@ write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnos
     json_null (writer, "mismatch_hop");
   json_begin_array (writer, "hops");
   for (guint i = 0; i < chain->hops->len; i++)
-    write_hop (writer, &g_array_index (chain->hops, MtdChainHop, i), i + 1, chainer);
+    write_hop (writer, &g_array_index (chain->hops, MtdChainHop, i), i + 1, hop_names);
   json_end_array (writer);
   json_begin_array (writer, "links");
   for (guint i = 1; i < chain->hops->len; i++) {
@@ -809,19 +810,32 @@ write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnos
 }
 
 void
+mtd_report_json_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+                       GHashTable *hop_names)
+{
+  if (report->chain_spools[0] == NULL) {
+    report->chain_spools[0] = mtd_spool_new ();
+    if (report->chain_spools[0] == NULL) {
+      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
+      return;
+    }
+  }
+  FILE *out = report->chain_spools[0]->file;
+  fputs (report->n_chains > 0 ? ",\n" : "\n", out);
+  JsonWriter writer;
+  json_init (&writer, out);
+  write_request_chain (&writer, chain, diagnosis, hop_names);
+}
+
+void
 mtd_report_json_chains (MtdReport *report)
 {
   FILE *out = report->out;
   fputs (report->n_connections > 0 ? "\n],\n\"chains\":[" : "],\n\"chains\":[", out);
-  guint n_chains = report->chains != NULL ? report->chains->len : 0;
-  for (guint i = 0; i < n_chains; i++) {
-    fputs (i > 0 ? ",\n" : "\n", out);
-    JsonWriter writer;
-    json_init (&writer, out);
-    write_request_chain (&writer, g_ptr_array_index (report->chains, i),
-                 g_ptr_array_index (report->chain_diagnoses, i), report->chainer);
-  }
-  fputs (n_chains > 0 ? "\n],\n" : "],\n", out);
+  if (!mtd_spool_drain (report->chain_spools[0], out))
+    report->write_errno = report->write_errno != 0 ? report->write_errno : EIO;
+  report->chain_spools[0] = NULL;
+  fputs (report->n_chains > 0 ? "\n],\n" : "],\n", out);
 }
 
 void

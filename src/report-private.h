@@ -5,23 +5,38 @@
 
 #include "mtd-report.h"
 
+/* A temporary file (or, when none can be made, memory) that report parts wait in. */
+typedef struct {
+  FILE *file;
+  char *memory;       /* open_memstream's buffer when file is one */
+  size_t memory_len;
+  gboolean is_memory;
+} MtdSpool;
+
+/* A new spool; NULL (errno set) when neither a temporary file nor memory can be had. */
+MtdSpool *mtd_spool_new (void);
+/* Appends the spool's content to out (NULL: drops it) and frees the spool.  FALSE when the
+ * spool could not be written or read back.  NULL-safe (TRUE). */
+gboolean mtd_spool_drain (MtdSpool *spool, FILE *out);
+
 struct _MtdReport {
   MtdReportFormat format;
   FILE *out;             /* borrowed */
   char *tool_version;    /* owned */
   guint64 n_connections; /* written so far; nothing else about them is kept */
   int write_errno;       /* the first write error seen, 0 while none */
-  const GPtrArray *chains;          /* borrowed, MtdChain*, NULL until set */
-  const GPtrArray *chain_diagnoses; /* borrowed, MtdDiagnosis* */
-  const MtdChainer *chainer;        /* borrowed */
-  /* Text only: the findings of each connection that had a warning or worse, to repeat under its
-   * chain.  Key: "input:id" (owned), value: "CODE, CODE" (owned). */
-  GHashTable *connection_codes;
+  /* Chains wait in spool files until the connections are written (JSON: one spool; text: one
+   * per severity, worst first).  NULL until the first chain. */
+  MtdSpool *chain_spools[3];
+  guint64 n_chains;          /* written to the spools */
+  guint64 n_chains_hidden;   /* text: one-connection chains without a warning, not shown */
 };
 
 void mtd_report_text_begin (MtdReport *report);
 void mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
                                  const MtdDiagnosis *diagnosis);
+void mtd_report_text_chain (MtdReport *report, const MtdChain *chain,
+                            const MtdDiagnosis *diagnosis, GHashTable *hop_names);
 void mtd_report_text_chains (MtdReport *report);
 void mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);
@@ -29,6 +44,8 @@ void mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *input
 void mtd_report_json_begin (MtdReport *report);
 void mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
                                  const MtdDiagnosis *diagnosis);
+void mtd_report_json_chain (MtdReport *report, const MtdChain *chain,
+                            const MtdDiagnosis *diagnosis, GHashTable *hop_names);
 void mtd_report_json_chains (MtdReport *report);
 void mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);

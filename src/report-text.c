@@ -6,6 +6,7 @@
  * formatting characters (Unicode UAX #9) as \u{NNNN}, so a hostile SNI, DN or URL cannot move
  * the cursor, recolour the terminal or reorder what is shown.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "report-private.h"
@@ -386,31 +387,6 @@ put_findings (FILE *out, const MtdDiagnosis *diagnosis)
   }
 }
 
-/* Keeps the codes of a connection's warnings and errors, to repeat them under its chain. */
-static void
-remember_codes (MtdReport *report, const MtdConnection *connection,
-                const MtdDiagnosis *diagnosis)
-{
-  if (diagnosis == NULL || diagnosis->findings == NULL || diagnosis->findings->len == 0
-      || diagnosis->worst == MTD_SEVERITY_INFO)
-    return;
-  if (report->connection_codes == NULL)
-    report->connection_codes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                      g_free);
-  g_autoptr (GString) codes = g_string_new (NULL);
-  for (guint i = 0; i < diagnosis->findings->len; i++) {
-    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
-    if (finding->severity == MTD_SEVERITY_INFO)
-      continue;
-    g_string_append_printf (codes, "%s%s %s", codes->len > 0 ? ", " : "",
-                            severity_label (finding->severity), finding->code);
-  }
-  gint64 *key = g_new (gint64, 1);
-  *key = (gint64) connection->id;
-  g_hash_table_replace (report->connection_codes, key, g_string_free (g_steal_pointer (&codes),
-                                                                       FALSE));
-}
-
 void
 mtd_report_text_begin (MtdReport *report)
 {
@@ -432,17 +408,16 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
   put_warnings (out, connection);
   put_findings (out, diagnosis);
   fputc ('\n', out);
-  remember_codes (report, connection, diagnosis);
 }
 
 /* ---- Chains ------------------------------------------------------------------------------ */
 
 /* "127.0.0.3:8443 (gateway)" */
 static void
-put_hop_endpoint (FILE *out, const MtdEndpoint *endpoint, const MtdChainer *chainer)
+put_hop_endpoint (FILE *out, const MtdEndpoint *endpoint, GHashTable *hop_names)
 {
   put_endpoint (out, endpoint);
-  const char *name = chainer != NULL ? mtd_chainer_hop_name (chainer, endpoint->ip) : NULL;
+  const char *name = hop_names != NULL ? g_hash_table_lookup (hop_names, endpoint->ip) : NULL;
   if (name != NULL) {
     fputs (" (", out);
     put_text (out, name);
@@ -451,14 +426,14 @@ put_hop_endpoint (FILE *out, const MtdEndpoint *endpoint, const MtdChainer *chai
 }
 
 static void
-put_hop (FILE *out, const MtdReport *report, const MtdChain *chain, guint number)
+put_hop (FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
 {
   const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, number - 1);
   const MtdLeg *leg = hop->leg;
   fprintf (out, "   hop %u  ", number);
-  put_hop_endpoint (out, &leg->client, report->chainer);
+  put_hop_endpoint (out, &leg->client, hop_names);
   fputs (" -> ", out);
-  put_hop_endpoint (out, &leg->server, report->chainer);
+  put_hop_endpoint (out, &leg->server, hop_names);
   fprintf (out, "  connection #%" G_GUINT64_FORMAT ", input %u\n", leg->connection_id,
            leg->input_index + 1);
   if (leg->protocol == MTD_APP_TLS) {
@@ -509,43 +484,14 @@ put_hop (FILE *out, const MtdReport *report, const MtdChain *chain, guint number
       fprintf (out, "%s %s", i > 0 ? "," : "", names[i]);
     fputc ('\n', out);
   }
-  const char *codes = report->connection_codes != NULL
-                          ? g_hash_table_lookup (report->connection_codes,
-                                                 &(gint64) { (gint64) leg->connection_id })
-                          : NULL;
-  if (codes != NULL)
-    fprintf (out, "          connection findings: %s\n", codes);
+  if (leg->findings_label != NULL) {
+    fputs ("          connection findings: ", out);
+    put_text (out, leg->findings_label);
+    fputc ('\n', out);
+  }
 }
 
-/* How bad a chain is, for the order of the report: its worst finding, then its verdict. */
-static gint
-chain_rank (const MtdChain *chain, const MtdDiagnosis *diagnosis)
-{
-  gint rank = diagnosis != NULL && diagnosis->findings->len > 0 ? (gint) diagnosis->worst * 10
-                                                                 : 0;
-  if (chain->verdict != MTD_CHAIN_DELIVERED && chain->verdict != MTD_CHAIN_UNKNOWN)
-    rank += 5;
-  return rank;
-}
-
-typedef struct {
-  const MtdChain *chain;
-  const MtdDiagnosis *diagnosis;
-} RankedChain;
-
-static gint
-compare_ranked (gconstpointer a, gconstpointer b)
-{
-  const RankedChain *ranked_a = a;
-  const RankedChain *ranked_b = b;
-  gint rank_a = chain_rank (ranked_a->chain, ranked_a->diagnosis);
-  gint rank_b = chain_rank (ranked_b->chain, ranked_b->diagnosis);
-  if (rank_a != rank_b)
-    return rank_b - rank_a;
-  return ranked_a->chain->id < ranked_b->chain->id ? -1 : 1;
-}
-
-/* Chains worth a reader's time: more than one hop, or findings of their own. */
+/* Chains worth a reader's time: more than one hop, or a warning or error of their own. */
 static gboolean
 is_chain_shown (const MtdChain *chain, const MtdDiagnosis *diagnosis)
 {
@@ -554,39 +500,68 @@ is_chain_shown (const MtdChain *chain, const MtdDiagnosis *diagnosis)
              && diagnosis->worst != MTD_SEVERITY_INFO);
 }
 
+/* The spool a chain waits in: errors first, then warnings, then the rest. */
+static guint
+chain_spool_index (const MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL || diagnosis->findings->len == 0)
+    return 2;
+  switch (diagnosis->worst) {
+  case MTD_SEVERITY_ERROR:
+    return 0;
+  case MTD_SEVERITY_WARNING:
+    return 1;
+  case MTD_SEVERITY_INFO:
+  default:
+    return 2;
+  }
+}
+
+void
+mtd_report_text_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+                       GHashTable *hop_names)
+{
+  if (!is_chain_shown (chain, diagnosis)) {
+    report->n_chains_hidden++;
+    return;
+  }
+  guint index = chain_spool_index (diagnosis);
+  if (report->chain_spools[index] == NULL) {
+    report->chain_spools[index] = mtd_spool_new ();
+    if (report->chain_spools[index] == NULL) {
+      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
+      return;
+    }
+  }
+  FILE *out = report->chain_spools[index]->file;
+  fprintf (out, "chain %u: %s", chain->id, mtd_chain_verdict_name (chain->verdict));
+  if (chain->dropped_at_hop != 0)
+    fprintf (out, " %u", chain->dropped_at_hop);
+  fputs (": ", out);
+  put_text (out, chain->reason);
+  fputc ('\n', out);
+  for (guint k = 1; k <= chain->hops->len; k++)
+    put_hop (out, hop_names, chain, k);
+  put_findings (out, diagnosis);
+  fputc ('\n', out);
+}
+
 void
 mtd_report_text_chains (MtdReport *report)
 {
   FILE *out = report->out;
-  guint n_chains = report->chains != NULL ? report->chains->len : 0;
-  g_autoptr (GArray) shown = g_array_new (FALSE, FALSE, sizeof (RankedChain));
-  for (guint i = 0; i < n_chains; i++) {
-    RankedChain ranked = { g_ptr_array_index (report->chains, i),
-                           g_ptr_array_index (report->chain_diagnoses, i) };
-    if (is_chain_shown (ranked.chain, ranked.diagnosis))
-      g_array_append_val (shown, ranked);
-  }
-  g_array_sort (shown, compare_ranked);
-  fprintf (out, "Request chains: %u shown, worst first", shown->len);
-  guint n_hidden = n_chains - shown->len;
+  guint64 n_shown = report->n_chains - report->n_chains_hidden;
+  fprintf (out, "Request chains: %" G_GUINT64_FORMAT " shown, worst first", n_shown);
+  guint64 n_hidden = report->n_chains_hidden;
   if (n_hidden > 0)
-    fprintf (out, " (%u more single-connection chain%s without a warning of %s own, in the JSON "
-                  "report)",
+    fprintf (out, " (%" G_GUINT64_FORMAT " more single-connection chain%s without a warning of "
+                  "%s own, in the JSON report)",
              n_hidden, n_hidden == 1 ? "" : "s", n_hidden == 1 ? "its" : "their");
   fputs ("\n\n", out);
-  for (guint i = 0; i < shown->len; i++) {
-    const RankedChain *ranked = &g_array_index (shown, RankedChain, i);
-    const MtdChain *chain = ranked->chain;
-    fprintf (out, "chain %u: %s", chain->id, mtd_chain_verdict_name (chain->verdict));
-    if (chain->dropped_at_hop != 0)
-      fprintf (out, " %u", chain->dropped_at_hop);
-    fputs (": ", out);
-    put_text (out, chain->reason);
-    fputc ('\n', out);
-    for (guint k = 1; k <= chain->hops->len; k++)
-      put_hop (out, report, chain, k);
-    put_findings (out, ranked->diagnosis);
-    fputc ('\n', out);
+  for (guint i = 0; i < G_N_ELEMENTS (report->chain_spools); i++) {
+    if (!mtd_spool_drain (report->chain_spools[i], out))
+      report->write_errno = report->write_errno != 0 ? report->write_errno : EIO;
+    report->chain_spools[i] = NULL;
   }
 }
 

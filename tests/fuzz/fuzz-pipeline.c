@@ -35,8 +35,16 @@ typedef struct {
   MtdReport *text;     /* owned */
   FILE *live_out;      /* borrowed */
   MtdChainer *chainer; /* owned, one per input */
+  GHashTable *hop_names; /* borrowed */
+  MtdPipeline *pipeline; /* borrowed */
   MtdSummary *summary; /* borrowed from the pipeline */
 } FuzzRun;
+
+static gint64
+open_since (const char *ip, gboolean is_server, gpointer user_data)
+{
+  return mtd_pipeline_oldest_live_at (user_data, ip, is_server);
+}
 
 static void
 on_connection (MtdConnection *connection, gpointer user_data)
@@ -48,7 +56,18 @@ on_connection (MtdConnection *connection, gpointer user_data)
   mtd_report_connection (run->json, owned, diagnosis);
   mtd_report_connection (run->text, owned, diagnosis);
   mtd_report_live_line (run->live_out, owned, diagnosis);
-  mtd_chainer_add_connection (run->chainer, owned);
+  g_autofree char *label = mtd_diagnosis_label (diagnosis);
+  mtd_chainer_add_connection (run->chainer, owned, label);
+  mtd_chainer_settle (run->chainer, open_since, run->pipeline);
+}
+
+static void
+on_chain (const MtdChain *chain, gpointer user_data)
+{
+  FuzzRun *run = user_data;
+  g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_chain (chain);
+  mtd_report_chain (run->json, chain, diagnosis, run->hop_names);
+  mtd_report_chain (run->text, chain, diagnosis, run->hop_names);
 }
 
 static void
@@ -148,8 +167,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     mtd_chain_options_init_default (&chain_options);
     chain_options.max_legs = 16;
     chain_options.hop_names = hop_names;
+    chain_options.is_streaming = TRUE;
+    chain_options.settle_min_growth = 1;
   }
-  run.chainer = mtd_chainer_new (&chain_options);
+  run.chainer = mtd_chainer_new (&chain_options, on_chain, &run);
+  run.hop_names = hop_names;
+  run.pipeline = pipeline;
 
   g_autoptr (GPtrArray) inputs
       = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
@@ -182,13 +205,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   mtd_pipeline_end_input (pipeline);
   mtd_source_sha256 (source, info->sha256_hex);
 
-  g_autoptr (GPtrArray) chains = mtd_chainer_build (run.chainer);
-  g_autoptr (GPtrArray) diagnoses
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_diagnosis_free);
-  for (guint i = 0; i < chains->len; i++)
-    g_ptr_array_add (diagnoses, mtd_diagnose_chain (g_ptr_array_index (chains, i)));
-  mtd_report_set_chains (run.json, chains, diagnoses, run.chainer);
-  mtd_report_set_chains (run.text, chains, diagnoses, run.chainer);
+  mtd_chainer_finish (run.chainer);
   g_autoptr (GError) json_error = NULL;
   g_autoptr (GError) text_error = NULL;
   g_assert (mtd_report_finish (run.json, (const MtdInputInfo *const *) inputs->pdata, inputs->len,
@@ -197,8 +214,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                mtd_pipeline_summary (pipeline), &text_error));
   g_clear_pointer (&run.json, mtd_report_free);
   g_clear_pointer (&run.text, mtd_report_free);
-  g_clear_pointer (&diagnoses, g_ptr_array_unref);
-  g_clear_pointer (&chains, g_ptr_array_unref);
   g_clear_pointer (&run.chainer, mtd_chainer_free);
   run.live_out = NULL;
   fclose (json_out);
