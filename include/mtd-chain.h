@@ -204,8 +204,9 @@ typedef gint64 (*MtdOpenSince) (const char *ip, gboolean is_server, gpointer use
 void mtd_chainer_settle (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data);
 /* Hands over every chain still held.  Call once, after the last connection. */
 void mtd_chainer_finish (MtdChainer *chainer);
-/* Legs held now (for tests and the memory bound). */
+/* Legs held now, and the most held at once (the memory the chainer needed). */
 guint mtd_chainer_n_held (const MtdChainer *chainer);
+guint mtd_chainer_peak_held (const MtdChainer *chainer);
 
 /* The name a --hop option gave an address, or NULL. */
 const char *mtd_chainer_hop_name (const MtdChainer *chainer, const char *address);

@@ -29,6 +29,7 @@ struct _MtdChainer {
   guint64 n_dropped;
   guint n_chains;         /* handed over so far: the next chain's id is one more */
   guint settle_at;        /* try to settle once legs->len reaches this */
+  guint peak_held;        /* most legs held at once */
   gboolean is_finished;
 };
 
@@ -289,6 +290,7 @@ mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection
   if (leg->input_index < 64)
     leg->seen_in_inputs = G_GUINT64_CONSTANT (1) << leg->input_index;
   g_ptr_array_add (chainer->legs, leg);
+  chainer->peak_held = MAX (chainer->peak_held, chainer->legs->len);
   g_hash_table_replace (chainer->by_tuple, g_steal_pointer (&key), leg);
 }
 
@@ -1145,4 +1147,10 @@ guint
 mtd_chainer_n_held (const MtdChainer *chainer)
 {
   return chainer->legs->len;
+}
+
+guint
+mtd_chainer_peak_held (const MtdChainer *chainer)
+{
+  return chainer->peak_held;
 }

@@ -304,7 +304,9 @@ finish_report (RunContext *context, MtdPipeline *pipeline, GPtrArray *inputs, FI
   g_autoptr (GError) error = NULL;
   /* Every connection has ended: the chains still held are final now. */
   mtd_chainer_finish (context->chainer);
-  mtd_pipeline_summary (pipeline)->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
+  MtdSummary *summary = mtd_pipeline_summary (pipeline);
+  summary->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
+  summary->peak_legs_held = mtd_chainer_peak_held (context->chainer);
   if (!mtd_report_finish (context->report, (const MtdInputInfo *const *) inputs->pdata,
                           inputs->len, mtd_pipeline_summary (pipeline), &error)) {
     print_error (error->message);

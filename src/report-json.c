@@ -668,6 +668,7 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
     json_uint (writer, mtd_chain_verdict_name (v), summary->n_chains_by_verdict[v]);
   json_uint (writer, "with_problem", summary->n_chains_with_problem);
   json_uint (writer, "connections_not_chained", summary->n_legs_not_chained);
+  json_uint (writer, "peak_connections_held", summary->peak_legs_held);
   json_end_object (writer);
   json_end_object (writer);
 }

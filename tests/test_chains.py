@@ -16,7 +16,9 @@ the files is information (CHAIN_INCOMPLETE).
 """
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from taplib import Tap, check_no_crash, command_line, require_executable, run  # noqa: E402
@@ -275,6 +277,53 @@ def check_held_elsewhere(tap, mtlsdiag, folder):
            repr(findings[0].get("evidence")))
 
 
+def check_settling(tap, mtlsdiag, folder):
+    """With one input, chains are handed over while the file is read, as soon as no open
+    connection can join them; with two inputs they wait for the end.  Both must give the same
+    chains.  The capture is made by the benchmark's generator from the sample captures: about
+    2400 connections, some open for most of the file, enough for several rounds of settling.
+    The second input is a capture with no packets, so that only the mode differs."""
+    generator = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench",
+                             "make-bench-capture.py")
+    with tempfile.TemporaryDirectory(prefix="mtd-chains-") as work:
+        capture = os.path.join(work, "mixed.pcap")
+        made = subprocess.run([sys.executable, generator, "--mb", "60", "--link-mbps", "1000",
+                               "--captures", folder, capture], capture_output=True, text=True)
+        if not tap.ok(made.returncode == 0, "settling: the generator made a capture", made.stderr):
+            return
+        empty = os.path.join(work, "empty.pcap")
+        with open(capture, "rb") as source, open(empty, "wb") as target:
+            target.write(source.read(24))  # the pcap file header alone
+        _, streamed = analyse(tap, mtlsdiag, [capture], "settling, one input")
+        _, held = analyse(tap, mtlsdiag, [capture, empty], "settling, two inputs")
+    if streamed is None or held is None:
+        return
+
+    def shape(chain):
+        return (tuple(hop.get("connection") for hop in chain.get("hops") or []),
+                chain.get("verdict"), tuple(f.get("code") for f in chain.get("findings") or []))
+
+    n_connections = len(streamed.get("connections") or [])
+    tap.ok(n_connections > 2000, "settling: more connections than one round of settling holds",
+           repr(n_connections))
+    peak_streamed = ((streamed.get("summary") or {}).get("chains") or {}).get("peak_connections_held")
+    peak_held = ((held.get("summary") or {}).get("chains") or {}).get("peak_connections_held")
+    tap.eq(peak_held, n_connections, "settling: two inputs hold every connection to the end")
+    tap.ok(isinstance(peak_streamed, int) and peak_streamed < n_connections // 2,
+           "settling: one input holds far fewer at once", "peak %r of %d" % (peak_streamed,
+                                                                         n_connections))
+    tap.eq(sorted(map(shape, streamed.get("chains") or [])),
+           sorted(map(shape, held.get("chains") or [])),
+           "settling: the same chains whether handed over early or at the end")
+    chained = {hop.get("connection") for chain in streamed.get("chains") or []
+               for hop in chain.get("hops") or []}
+    wanted = {c.get("id") for c in streamed.get("connections") or []
+              if c.get("tls") is not None or c.get("http")}
+    tap.eq(sorted(wanted - chained), [], "settling: every TLS or HTTP connection is in a chain")
+    ids = [chain.get("id") for chain in streamed.get("chains") or []]
+    tap.eq(sorted(ids), list(range(1, len(ids) + 1)), "settling: chain ids 1..N, each once")
+
+
 def main():
     mtlsdiag, folder = command_line("test_chains.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -289,6 +338,7 @@ def main():
     check_order_independent(tap, mtlsdiag, folder)
     check_hop_names(tap, mtlsdiag, folder)
     check_held_elsewhere(tap, mtlsdiag, folder)
+    check_settling(tap, mtlsdiag, folder)
     tap.finish()
 
 
