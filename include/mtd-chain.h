@@ -28,6 +28,9 @@
 #define MTD_LEG_MAX_REQUESTS 8
 /* Acceptable CA names kept per leg, for comparing with a certificate seen elsewhere. */
 #define MTD_LEG_MAX_ACCEPTABLE_CAS 16
+/* Request id headers kept per request: X-ARR-LOG-ID, X-Request-ID, traceparent. */
+#define MTD_LEG_N_REQUEST_IDS 3
+#define MTD_LEG_ARR_LOG_ID 0
 /* Hops followed in one chain (a loop guard as much as a cap). */
 #define MTD_CHAIN_MAX_HOPS 8
 /* Upstream candidates examined for one leg: a busy host has many. */
@@ -54,8 +57,10 @@ typedef struct {
   char *x_forwarded_for;
   char *x_forwarded_host;
   char *x_original_url;
-  char *request_id_name;      /* owned: the first of X-ARR-LOG-ID, X-Request-ID, traceparent */
-  char *request_id;
+  /* Request ids, owned, NULL when absent: X-ARR-LOG-ID, X-Request-ID, and the trace-id of a
+   * W3C traceparent (each hop starts its own span, so only the trace-id travels).  A front end
+   * may add one id while passing another on, so each is kept. */
+  char *request_ids[MTD_LEG_N_REQUEST_IDS];
   MtdLegCertHeader *cert_header; /* owned, NULL when the request carried none */
 } MtdLegRequest;
 

@@ -56,8 +56,8 @@ leg_request_free (MtdLegRequest *request)
   g_free (request->x_forwarded_for);
   g_free (request->x_forwarded_host);
   g_free (request->x_original_url);
-  g_free (request->request_id_name);
-  g_free (request->request_id);
+  for (guint i = 0; i < MTD_LEG_N_REQUEST_IDS; i++)
+    g_free (request->request_ids[i]);
   leg_cert_header_free (request->cert_header);
   g_free (request);
 }
@@ -136,7 +136,8 @@ request_cert_header (const MtdConnection *connection, guint exchange_index)
 static MtdLegRequest *
 leg_request_new (const MtdConnection *connection, guint exchange_index)
 {
-  static const char *const request_id_names[] = { "X-ARR-LOG-ID", "X-Request-ID", "traceparent" };
+  static const char *const request_id_names[MTD_LEG_N_REQUEST_IDS]
+      = { "X-ARR-LOG-ID", "X-Request-ID", "traceparent" };
   const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, exchange_index);
   MtdLegRequest *request = g_new0 (MtdLegRequest, 1);
   request->request_frame = exchange->request_frame;
@@ -148,12 +149,18 @@ leg_request_new (const MtdConnection *connection, guint exchange_index)
   request->x_forwarded_for = g_strdup (find_header (exchange, "X-Forwarded-For"));
   request->x_forwarded_host = g_strdup (find_header (exchange, "X-Forwarded-Host"));
   request->x_original_url = g_strdup (find_header (exchange, "X-Original-URL"));
-  for (gsize i = 0; i < G_N_ELEMENTS (request_id_names) && request->request_id == NULL; i++) {
+  for (guint i = 0; i < MTD_LEG_N_REQUEST_IDS; i++) {
     const char *value = find_header (exchange, request_id_names[i]);
-    if (value != NULL) {
-      request->request_id_name = g_strdup (request_id_names[i]);
-      request->request_id = g_strdup (value);
+    if (value == NULL)
+      continue;
+    if (i == MTD_LEG_N_REQUEST_IDS - 1) {
+      /* traceparent: version "-" trace-id "-" parent-id "-" flags (W3C Trace Context §3.2). */
+      g_auto (GStrv) fields = g_strsplit (value, "-", 4);
+      if (g_strv_length (fields) == 4 && strlen (fields[1]) == 32)
+        request->request_ids[i] = g_ascii_strdown (fields[1], -1);
+      continue;
     }
+    request->request_ids[i] = g_strstrip (g_strdup (value));
   }
   const MtdConnCertHeader *entry = request_cert_header (connection, exchange_index);
   if (entry != NULL)
@@ -420,8 +427,9 @@ content_matches (const MtdLeg *up, const MtdLeg *down)
       const MtdLegRequest *upstream = g_ptr_array_index (up->requests, j);
       if (is_same_text (request->x_original_url, upstream->path))
         matched |= MTD_MATCH_X_ORIGINAL_URL;
-      if (is_same_text (request->request_id, upstream->request_id))
-        matched |= MTD_MATCH_REQUEST_ID;
+      for (guint k = 0; k < MTD_LEG_N_REQUEST_IDS; k++)
+        if (is_same_text (request->request_ids[k], upstream->request_ids[k]))
+          matched |= MTD_MATCH_REQUEST_ID;
       if (request->cert_header != NULL && upstream->cert_header != NULL
           && upstream->cert_header->sha1_hex[0] != '\0'
           && strcmp (request->cert_header->sha1_hex, upstream->cert_header->sha1_hex) == 0)
@@ -560,7 +568,7 @@ is_forwarded_leg (const MtdLeg *leg)
     const MtdLegRequest *request = g_ptr_array_index (leg->requests, i);
     if (request->x_forwarded_for != NULL || request->x_forwarded_host != NULL
         || request->x_original_url != NULL
-        || g_strcmp0 (request->request_id_name, "X-ARR-LOG-ID") == 0)
+        || request->request_ids[MTD_LEG_ARR_LOG_ID] != NULL)
       return TRUE;
   }
   return FALSE;
@@ -689,14 +697,16 @@ follow_presented (MtdChain *chain)
   for (guint k = 2; k <= n_hops; k++) {
     const MtdChainHop *hop = hop_at (chain, k);
     const MtdLeg *leg = hop->leg;
-    if (leg->protocol == MTD_APP_TLS) {
-      /* A TLS hop hides its HTTP: it carries the certificate only if its handshake shows the
-       * same one again; otherwise it is open until a later hop in clear settles it. */
+    if (leg->protocol == MTD_APP_TLS && leg->requests->len == 0) {
+      /* A TLS hop hides its HTTP (no key log for it): it carries the certificate only if its
+       * handshake shows the same one again; otherwise it is open until a later hop in clear
+       * settles it. */
       if (leg->presented.value == MTD_PRESENTED_YES && caller_sha1[0] != '\0'
           && strcmp (leg->client_sha1_hex, caller_sha1) == 0)
         chain->last_carried_hop = k;
       continue;
     }
+    /* HTTP in clear, or read inside TLS with a key log: its headers settle it. */
     if (hop->cert_request == NULL) {
       chain->dropped_at_hop = chain->last_carried_hop + 1;
       g_autofree char *where = hop_phrase (chain, chain->dropped_at_hop);
