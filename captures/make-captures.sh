@@ -365,5 +365,9 @@ log "writing expected.json"
     echo "# derived files:"
     cat "$WORK/derived.cmd"
 } >"$HERE/commands.txt"
+# One pcapng that carries its own key log in a Decryption Secrets Block (what a support engineer
+# attaches to a ticket), for the key log tests: same packets as tls12-presented.pcapng.
+editcap --inject-secrets "tls,$HERE/tls12-presented.pcapng.keys" "$HERE/tls12-presented.pcapng" \
+    "$HERE/tls12-presented-dsb.pcapng"
 log "cross-checking with tshark"
 bash "$HERE/check-with-tshark.sh"

@@ -113,6 +113,7 @@ typedef struct {
   guint64 n_chains_with_problem;
   guint64 n_legs_not_chained;   /* connections beyond the chainer's cap */
   guint64 peak_legs_held;       /* most connections held at once for chaining */
+  guint64 n_decrypt_by_status[5]; /* TLS connections by MtdDecryptStatus */
 } MtdSummary;
 
 /* Index into n_by_version for a TLS version, -1 when it has no slot. */

@@ -20,6 +20,7 @@ typedef struct {
   guint max_cached_certs;
   const char *const *extra_cert_headers; /* borrowed, NULL-terminated, may be NULL:
                                           * --cert-header names */
+  const MtdKeyLog *keylog;    /* borrowed, may be NULL: secrets to decrypt TLS with */
 } MtdPipelineOptions;
 
 void mtd_pipeline_options_init_default (MtdPipelineOptions *options);

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "mtd-anomaly.h"
+#include "mtd-keylog.h"
 #include "mtd-x509.h"
 
 #define MTD_MAX_EVIDENCE_FRAMES 4
@@ -51,9 +52,23 @@ typedef struct {
   guint64 frame;
   gboolean is_from_client;
   gboolean is_encrypted; /* level and description unknown when encrypted */
+  gboolean is_decrypted; /* sent encrypted, read with a key log */
   guint8 level;          /* 1 warning, 2 fatal (RFC 8446 §6) */
   guint8 description;
 } MtdTlsAlert;
+
+/* Whether the connection's encrypted records could be read with the key log. */
+typedef enum {
+  MTD_DECRYPT_NOT_ATTEMPTED, /* no key log given, or nothing encrypted */
+  MTD_DECRYPT_NO_KEYS,       /* a key log was given, but holds nothing for this connection */
+  MTD_DECRYPT_UNSUPPORTED,   /* keys found, but the cipher suite is not one this build reads */
+  MTD_DECRYPT_OK,            /* records decrypted and authenticated */
+  MTD_DECRYPT_FAILED,        /* keys found, but a record's tag did not verify: the keys belong to
+                              * another connection, or records are missing */
+} MtdDecryptStatus;
+
+const char *mtd_decrypt_status_name (MtdDecryptStatus status); /* "not_attempted", "no_keys",
+                                                                * "unsupported", "ok", "failed" */
 
 typedef struct {
   guint16 version;          /* negotiated (0x0303 = TLS 1.2, 0x0304 = TLS 1.3), 0 unknown */
@@ -81,6 +96,11 @@ typedef struct {
   gboolean has_client_certificate_verify;
   guint64 client_certificate_verify_frame;
   GArray *alerts;              /* MtdTlsAlert */
+  MtdDecryptStatus decrypt_status;
+  guint64 n_records_decrypted;
+  guint64 decrypt_failure_frame; /* the record that did not verify, 0 when none */
+  gboolean has_post_handshake_request; /* TLS 1.3: a CertificateRequest after the handshake */
+  guint64 post_handshake_request_frame;
 } MtdTlsFacts;
 
 void mtd_tls_facts_free (MtdTlsFacts *facts); /* NULL-safe */
@@ -114,6 +134,16 @@ void mtd_tls_gap (MtdTls *tls, guint side, gsize len);
 /* The flow started before the capture: any record header may begin a side's stream. */
 void mtd_tls_set_midstream (MtdTls *tls, gboolean is_midstream);
 
+/* Secrets to decrypt with (borrowed, must outlive the parser; NULL: none).  With them the
+ * encrypted handshake messages and alerts are read as if in clear (how "decrypted"), and the
+ * application data goes to the plaintext sink. */
+void mtd_tls_set_keylog (MtdTls *tls, const MtdKeyLog *keylog);
+
+/* Receives decrypted application data of one side, in order (borrowed bytes). */
+typedef void (*MtdTlsPlaintextSink) (guint side, const guint8 *data, gsize len, guint64 frame,
+                                     gpointer user_data);
+void mtd_tls_set_plaintext_sink (MtdTls *tls, MtdTlsPlaintextSink sink, gpointer user_data);
+
 /* Which side sent the ClientHello, or ServerHello's peer; -1 when the handshake did not say. */
 gint mtd_tls_client_side (const MtdTls *tls);
 /* TRUE once both Finished messages (or a fatal alert) were seen: the first handshake is over. */
@@ -122,6 +152,8 @@ gboolean mtd_tls_is_handshake_over (const MtdTls *tls);
 gboolean mtd_tls_has_seen_tls (const MtdTls *tls);
 /* TRUE when the side only follows record headers now (no payload is buffered). */
 gboolean mtd_tls_is_side_quiet (const MtdTls *tls, guint side);
+/* TRUE while the side's records are decrypted: its bytes are still needed. */
+gboolean mtd_tls_is_decrypting (const MtdTls *tls, guint side);
 
 /* Works out the connection's facts, with client_side being the client.  The result is a new,
  * owned snapshot; the parser may go on. */

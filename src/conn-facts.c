@@ -164,8 +164,11 @@ mtd_summary_add_connection (MtdSummary *summary, const MtdConnection *connection
     summary->matrix[requested][presented]++;
     if (tls->alerts != NULL)
       summary->n_alerts += tls->alerts->len;
+    summary->n_decrypt_by_status[CLAMP (tls->decrypt_status, MTD_DECRYPT_NOT_ATTEMPTED,
+                                        MTD_DECRYPT_FAILED)]++;
   }
-  if (connection->app_protocol == MTD_APP_HTTP || connection->http != NULL) {
+  /* HTTP read inside TLS with a key log is counted with its TLS connection. */
+  if (connection->app_protocol == MTD_APP_HTTP) {
     summary->n_http_connections++;
     if (connection->http != NULL)
       summary->n_http_requests += connection->http->len;

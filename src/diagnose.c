@@ -627,6 +627,61 @@ diagnose_inferred (GPtrArray *findings, const MtdTlsFacts *tls)
                          "the client's key log (SSLKEYLOGFILE)."));
 }
 
+/* What a key log did for the connection, and what only it can show: a certificate asked for
+ * after the handshake (RFC 8446 §4.6.2), which HTTP/2 forbids (RFC 8740 §3). */
+static void
+diagnose_decryption (GPtrArray *findings, const MtdTlsFacts *tls)
+{
+  if (tls->decrypt_status == MTD_DECRYPT_FAILED)
+    mtd_diagnose_add_finding (
+        findings, "KEYS_DO_NOT_DECRYPT", MTD_SEVERITY_WARNING, tls->decrypt_failure_frame,
+        g_strdup_printf ("The key log holds secrets for this connection's client random, but the "
+                         "record in frame %" G_GUINT64_FORMAT " does not decrypt: its "
+                         "authentication tag does not verify.",
+                         tls->decrypt_failure_frame),
+        g_strdup ("The secrets belong to another connection with the same client random (a key "
+                  "log from another capture or machine), or records before this one are "
+                  "missing from the capture."),
+        g_strdup ("Use the key log written while this capture was taken (SSLKEYLOGFILE of the "
+                  "client, or of the server), and capture the whole connection from its first "
+                  "packet."));
+  else if (tls->decrypt_status == MTD_DECRYPT_NO_KEYS)
+    mtd_diagnose_add_finding (
+        findings, "KEYS_MISSING", MTD_SEVERITY_INFO, tls->client_hello_frame,
+        g_strdup_printf ("The key log has no secrets for this connection (ClientHello in frame "
+                         "%" G_GUINT64_FORMAT "), so its encrypted records stay unread.",
+                         tls->client_hello_frame),
+        NULL,
+        g_strdup ("Set SSLKEYLOGFILE in the process that made this connection and capture "
+                  "again, or give that process's key log with --keylog."));
+  else if (tls->decrypt_status == MTD_DECRYPT_UNSUPPORTED)
+    mtd_diagnose_add_finding (
+        findings, "KEYS_UNSUPPORTED_CIPHER", MTD_SEVERITY_INFO, tls->server_hello_frame,
+        g_strdup ("The key log has secrets for this connection, but its cipher suite is not one "
+                  "this build decrypts."),
+        NULL, g_strdup ("Open the capture in Wireshark with the key log."));
+  if (tls->has_post_handshake_request) {
+    gboolean is_h2 = g_strcmp0 (tls->alpn, "h2") == 0;
+    mtd_diagnose_add_finding (
+        findings, is_h2 ? "POST_HANDSHAKE_AUTH_WITH_H2" : "CERT_REQUESTED_POST_HANDSHAKE",
+        is_h2 ? MTD_SEVERITY_ERROR : MTD_SEVERITY_INFO, tls->post_handshake_request_frame,
+        g_strdup_printf ("The server asked for a client certificate after the handshake "
+                         "(frame %" G_GUINT64_FORMAT ", post-handshake authentication)%s.",
+                         tls->post_handshake_request_frame,
+                         is_h2 ? " on a connection that negotiated HTTP/2" : ""),
+        g_strdup (is_h2 ? "HTTP/2 forbids post-handshake authentication (RFC 8740 §3): the "
+                          "request that needs the certificate fails, or the connection is "
+                          "reset."
+                        : "A server that knows only from the request path that it needs a "
+                          "certificate asks late (App Service with exclusion paths or "
+                          "OptionalInteractiveUser)."),
+        g_strdup (is_h2 ? "Offer only http/1.1 in ALPN to this server, or request the "
+                          "certificate in the first handshake (no exclusion paths)."
+                        : "Check which request triggered it: the exclusion paths "
+                          "(clientCertExclusionPaths) decide where the certificate is asked."));
+  }
+}
+
 static void
 diagnose_tls (GPtrArray *findings, const MtdConnection *connection, const MtdTlsFacts *tls)
 {
@@ -655,6 +710,7 @@ diagnose_tls (GPtrArray *findings, const MtdConnection *connection, const MtdTls
     diagnose_unknown (findings, tls);
   if (is_tls13 (tls) && tls->requested.how == MTD_HOW_INFERRED)
     diagnose_inferred (findings, tls);
+  diagnose_decryption (findings, tls);
 }
 
 /* ---- Plain HTTP --------------------------------------------------------------------------- */
@@ -881,7 +937,9 @@ mtd_diagnose_connection (const MtdConnection *connection)
   if (connection->tls != NULL)
     diagnose_tls (findings, connection, connection->tls);
   if (connection->http != NULL) {
-    diagnose_http (findings, connection);
+    /* Requests read inside TLS with a key log are not plain HTTP. */
+    if (connection->tls == NULL)
+      diagnose_http (findings, connection);
     diagnose_cert_headers (findings, connection);
   }
   if (connection->is_h2_prior_knowledge)

@@ -13,6 +13,8 @@
 
 #include "mtd-chain.h"
 #include "mtd-diagnose.h"
+#include "mtd-keylog.h"
+#include "mtd-pcapng-secrets.h"
 #include "mtd-pipeline.h"
 #include "mtd-report.h"
 #include "mtd-source.h"
@@ -114,6 +116,9 @@ typedef struct {
   gboolean is_version;
   char **extra_cert_headers; /* --cert-header, NULL-terminated */
   char **hops;               /* --hop ADDRESS=NAME, NULL-terminated */
+  char **keylog_paths;       /* --keylog FILE, NULL-terminated */
+  MtdKeyLog *keylog;         /* owned: the secrets of --keylog and of the inputs' pcapng blocks */
+  GPtrArray *keylog_warnings; /* char*, owned */
   gdouble chain_window_seconds;
   GHashTable *hop_names;     /* address (owned) -> name (owned), from hops */
   char *interface;  /* live only */
@@ -129,6 +134,10 @@ common_options_clear (CommonOptions *common)
   g_free (common->filter);
   g_strfreev (common->extra_cert_headers);
   g_strfreev (common->hops);
+  g_strfreev (common->keylog_paths);
+  mtd_keylog_free (common->keylog);
+  if (common->keylog_warnings != NULL)
+    g_ptr_array_unref (common->keylog_warnings);
   if (common->hop_names != NULL)
     g_hash_table_unref (common->hop_names);
 }
@@ -158,6 +167,10 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
     { "cert-header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->extra_cert_headers,
       "Also treat request header NAME as a client-certificate forwarding header (repeatable)",
       "NAME" },
+    { "keylog", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common->keylog_paths,
+      "Decrypt TLS with the secrets of an NSS key log (SSLKEYLOGFILE), repeatable; secrets in "
+      "pcapng Decryption Secrets Blocks of the inputs are read too",
+      "FILE" },
     { "hop", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->hops,
       "Name a host of the ingress chain; give every address it uses the same NAME, so a leg "
       "leaving one address continues one arriving at another (repeatable)",
@@ -207,6 +220,12 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
 {
   if (!parse_hops (common, error))
     return FALSE;
+  common->keylog = mtd_keylog_new ();
+  common->keylog_warnings = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; common->keylog_paths != NULL && common->keylog_paths[i] != NULL; i++)
+    if (!mtd_keylog_add_file (common->keylog, common->keylog_paths[i], common->keylog_warnings,
+                              error))
+      return FALSE;
   if (common->chain_window_seconds < 0 || common->chain_window_seconds > 3600) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--chain-window must be between 0 and 3600 seconds");
@@ -220,6 +239,7 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
   }
   mtd_pipeline_options_init_default (pipeline_options);
   pipeline_options->extra_cert_headers = (const char *const *) common->extra_cert_headers;
+  pipeline_options->keylog = common->keylog;
   if (common->max_flows < 0 || common->idle_timeout_seconds < 0) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--max-flows and --idle-timeout must not be negative");
@@ -231,6 +251,32 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
     pipeline_options->flow_limits.idle_timeout_usec
         = (gint64) common->idle_timeout_seconds * G_USEC_PER_SEC;
   return TRUE;
+}
+
+/* Decryption is attempted when the user gave key logs or the inputs carried secrets; their
+ * warnings go to standard error now and into the first input's report entry later. */
+static void
+use_keylog_if_any (CommonOptions *common, MtdPipelineOptions *pipeline_options)
+{
+  gboolean has_keylog_option = common->keylog_paths != NULL && common->keylog_paths[0] != NULL;
+  pipeline_options->keylog = has_keylog_option || mtd_keylog_n_secrets (common->keylog) > 0
+                                 ? common->keylog
+                                 : NULL;
+  for (guint i = 0; i < common->keylog_warnings->len; i++)
+    fprintf (stderr, "mtlsdiag: warning: %s\n",
+             (const char *) g_ptr_array_index (common->keylog_warnings, i));
+}
+
+/* Hands the key log warnings to the first input's entry of the report. */
+static void
+attach_keylog_warnings (CommonOptions *common, MtdInputInfo *info)
+{
+  for (guint i = 0; i < common->keylog_warnings->len; i++)
+    g_ptr_array_add (info->warnings,
+                     g_strdup_printf ("key log: %s",
+                                      (const char *) g_ptr_array_index (common->keylog_warnings,
+                                                                        i)));
+  g_ptr_array_set_size (common->keylog_warnings, 0);
 }
 
 /* Parses a command's options.  Returns -1 to go on, or the exit status to end with. */
@@ -394,6 +440,17 @@ run_analyze (int argc, char **argv)
   }
   if (has_open_failure)
     return EXIT_UNUSABLE;
+  /* Secrets carried in the inputs themselves (editcap --inject-secrets). */
+  for (int i = 1; i < argc; i++) {
+    if (g_strcmp0 (argv[i], "-") == 0)
+      continue;
+    g_autoptr (GError) secrets_error = NULL;
+    guint n_blocks = 0;
+    if (!mtd_pcapng_secrets_from_file (argv[i], common.keylog, &n_blocks,
+                                       common.keylog_warnings, &secrets_error))
+      g_ptr_array_add (common.keylog_warnings, g_strdup (secrets_error->message));
+  }
+  use_keylog_if_any (&common, &pipeline_options);
 
   FILE *out = open_output (common.output_path, &error);
   if (out == NULL) {
@@ -417,6 +474,8 @@ run_analyze (int argc, char **argv)
     MtdSource *source = g_ptr_array_index (sources, i);
     MtdInputInfo *info = mtd_input_info_new (argv[i + 1]);
     g_ptr_array_add (inputs, info);
+    if (i == 0)
+      attach_keylog_warnings (&common, info);
     char buf[32];
     info->link_type = g_strdup (mtd_source_link_type_name (mtd_source_link_type (source), buf,
                                                            sizeof buf));
@@ -477,6 +536,7 @@ run_live (int argc, char **argv)
     print_error (error->message);
     return EXIT_UNUSABLE;
   }
+  use_keylog_if_any (&common, &pipeline_options);
   FILE *out = open_output (common.output_path, &error);
   if (out == NULL) {
     print_error (error->message);
@@ -503,6 +563,7 @@ run_live (int argc, char **argv)
       = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_input_info_free);
   MtdInputInfo *info = mtd_input_info_new (interface);
   g_ptr_array_add (inputs, info);
+  attach_keylog_warnings (&common, info);
   char buf[32];
   info->link_type = g_strdup (mtd_source_link_type_name (mtd_source_link_type (source), buf,
                                                          sizeof buf));

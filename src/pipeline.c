@@ -46,6 +46,7 @@ typedef struct {
   gboolean has_irc_prefix;       /* a plaintext line started with ':' (an IRC message prefix) */
   const char *starttls_protocol; /* static */
   gboolean is_handshake_reported;
+  MtdPipeline *pipeline;         /* borrowed: for the plaintext sink */
 } FlowState;
 
 struct _MtdPipeline {
@@ -73,6 +74,7 @@ mtd_pipeline_options_init_default (MtdPipelineOptions *options)
   options->max_http_exchanges = 256;
   options->max_cached_certs = 4096;
   options->extra_cert_headers = NULL;
+  options->keylog = NULL;
 }
 
 /* ---- Flow callbacks ------------------------------------------------------------------------ */
@@ -130,6 +132,35 @@ starttls_command (const guint8 *data, gsize len)
   return NULL;
 }
 
+static MtdHttp *
+new_http (MtdPipeline *pipeline, FlowState *state)
+{
+  MtdHttp *http = mtd_http_new (&state->anomalies, pipeline->options.max_http_exchanges);
+  mtd_http_keep_headers (http, (const char *const *) pipeline->kept_header_names->pdata);
+  return http;
+}
+
+/* Decrypted application data: HTTP/1.x inside TLS goes to the same parser as HTTP in clear. */
+static void
+on_tls_plaintext (guint side, const guint8 *data, gsize len, guint64 frame, gpointer user_data)
+{
+  FlowState *state = user_data;
+  gint client_side = mtd_tls_client_side (state->tls);
+  if (client_side < 0)
+    return;
+  if (state->http == NULL) {
+    /* Only a client that starts with an HTTP/1.x request (or the HTTP/2 preface) is parsed. */
+    static const char h2_preface[] = "PRI * HTTP/2.0";
+    gboolean is_h2_preface = len >= sizeof h2_preface - 1
+                             && memcmp (data, h2_preface, sizeof h2_preface - 1) == 0;
+    if ((gint) side != client_side || (!mtd_http_looks_like_request (data, len) && !is_h2_preface))
+      return;
+    state->http = new_http (state->pipeline, state);
+    state->http_client_side = client_side;
+  }
+  mtd_http_feed (state->http, (gint) side == client_side, data, len, frame);
+}
+
 static MtdTls *
 ensure_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state)
 {
@@ -137,6 +168,11 @@ ensure_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state)
     state->tls = mtd_tls_new (&pipeline->options.tls_limits, pipeline->cert_cache,
                               &state->anomalies);
     mtd_tls_set_midstream (state->tls, mtd_flow_info (flow)->syn_client_side < 0);
+    if (pipeline->options.keylog != NULL) {
+      state->pipeline = pipeline;
+      mtd_tls_set_keylog (state->tls, pipeline->options.keylog);
+      mtd_tls_set_plaintext_sink (state->tls, on_tls_plaintext, state);
+    }
   }
   return state->tls;
 }
@@ -167,7 +203,8 @@ feed_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, guint side, co
   /* The IRC server's ':'-prefixed answer comes after the client's STARTTLS. */
   if (!had_tls && state->has_irc_prefix && g_strcmp0 (state->starttls_protocol, "smtp") == 0)
     state->starttls_protocol = "irc";
-  if (mtd_tls_is_side_quiet (tls, side))
+  /* A side whose records are being decrypted still needs its bytes. */
+  if (mtd_tls_is_side_quiet (tls, side) && !mtd_tls_is_decrypting (tls, side))
     mtd_flow_set_side_buffering (flow, side, FALSE);
   if (!state->is_handshake_reported && mtd_tls_is_handshake_over (tls)) {
     state->is_handshake_reported = TRUE;
@@ -188,9 +225,7 @@ on_flow_data (MtdFlow *flow, gpointer state_pointer, guint side, const guint8 *d
     if (mtd_http_looks_like_request (data, len)) {
       state->mode = APP_HTTP;
       state->http_client_side = (gint) side;
-      state->http = mtd_http_new (&state->anomalies, pipeline->options.max_http_exchanges);
-      mtd_http_keep_headers (state->http,
-                             (const char *const *) pipeline->kept_header_names->pdata);
+      state->http = new_http (pipeline, state);
     } else {
       state->mode = APP_TLS_OR_PLAINTEXT;
     }
@@ -296,6 +331,12 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
   if (state->tls != NULL && mtd_tls_has_seen_tls (state->tls)) {
     connection->app_protocol = MTD_APP_TLS;
     connection->tls = mtd_tls_conclude (state->tls, client);
+    /* HTTP read inside TLS with a key log. */
+    if (state->http != NULL && end_reason != NULL) {
+      connection->http = mtd_http_steal_exchanges (state->http);
+      decode_cert_headers (pipeline, connection);
+      connection->n_http_dropped = mtd_http_n_dropped (state->http);
+    }
     if (state->starttls_protocol != NULL) {
       connection->has_starttls = TRUE;
       connection->starttls_protocol = g_strdup (state->starttls_protocol);

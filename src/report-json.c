@@ -373,6 +373,7 @@ write_alerts (JsonWriter *writer, const GArray *alerts)
                  alert->is_encrypted ? NULL
                                      : mtd_tls_alert_name (alert->description, buf, sizeof buf));
     json_bool (writer, "encrypted", alert->is_encrypted);
+    json_bool (writer, "decrypted", alert->is_decrypted);
     json_end_object (writer);
   }
   json_end_array (writer);
@@ -420,6 +421,13 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
   json_frame (writer, "client_certificate_verify_frame",
               tls->has_client_certificate_verify ? tls->client_certificate_verify_frame : 0);
   write_alerts (writer, tls->alerts);
+  json_begin_object (writer, "decryption");
+  json_string (writer, "status", mtd_decrypt_status_name (tls->decrypt_status));
+  json_uint (writer, "records", tls->n_records_decrypted);
+  json_frame (writer, "failure_frame", tls->decrypt_failure_frame);
+  json_end_object (writer);
+  json_frame (writer, "post_handshake_request_frame",
+              tls->has_post_handshake_request ? tls->post_handshake_request_frame : 0);
   json_end_object (writer);
 }
 
@@ -662,6 +670,10 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
   json_uint (writer, "misses", summary->n_cert_cache_misses);
   json_end_object (writer);
   json_uint (writer, "peak_live_flows", summary->peak_live_flows);
+  json_begin_object (writer, "decryption");
+  for (guint s = MTD_DECRYPT_NOT_ATTEMPTED; s <= MTD_DECRYPT_FAILED; s++)
+    json_uint (writer, mtd_decrypt_status_name (s), summary->n_decrypt_by_status[s]);
+  json_end_object (writer);
   json_begin_object (writer, "chains");
   json_uint (writer, "total", summary->n_chains);
   for (guint v = MTD_CHAIN_UNKNOWN; v <= MTD_CHAIN_HEADER_MISMATCH; v++)

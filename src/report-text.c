@@ -191,6 +191,14 @@ put_cert_line (FILE *out, const char *label, const MtdCert *cert, const MtdConne
 static void
 put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
 {
+  if (tls->decrypt_status != MTD_DECRYPT_NOT_ATTEMPTED) {
+    fprintf (out, "   decryption with the key log: %s", mtd_decrypt_status_name (tls->decrypt_status));
+    if (tls->n_records_decrypted > 0)
+      fprintf (out, " (%" G_GUINT64_FORMAT " records)", tls->n_records_decrypted);
+    if (tls->decrypt_failure_frame != 0)
+      fprintf (out, ", frame %" G_GUINT64_FORMAT " did not decrypt", tls->decrypt_failure_frame);
+    fputc ('\n', out);
+  }
   fputs ("   client certificate requested: ", out);
   fputs (mtd_requested_name (tls->requested.value), out);
   put_evidence (out, &tls->requested);
@@ -663,6 +671,16 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
     fprintf (out, "connections not chained (over the cap): %" G_GUINT64_FORMAT "\n",
              summary->n_legs_not_chained);
   fprintf (out, "TLS alerts: %" G_GUINT64_FORMAT "\n", summary->n_alerts);
+  guint64 n_attempted = 0;
+  for (guint s = MTD_DECRYPT_NO_KEYS; s <= MTD_DECRYPT_FAILED; s++)
+    n_attempted += summary->n_decrypt_by_status[s];
+  if (n_attempted > 0) {
+    fputs ("decryption with the key log:", out);
+    for (guint s = MTD_DECRYPT_NO_KEYS; s <= MTD_DECRYPT_FAILED; s++)
+      fprintf (out, "%s %s %" G_GUINT64_FORMAT, s > MTD_DECRYPT_NO_KEYS ? "," : "",
+               mtd_decrypt_status_name (s), summary->n_decrypt_by_status[s]);
+    fputc ('\n', out);
+  }
   fprintf (out, "incomplete connections: %" G_GUINT64_FORMAT "\n", summary->n_incomplete);
   fprintf (out,
            "flows evicted: %" G_GUINT64_FORMAT ", closed when idle: %" G_GUINT64_FORMAT

@@ -5,12 +5,19 @@
  * ClientHello).  Each side's stream is split into records; handshake bodies are gathered into a
  * capped buffer and cut into messages; every field is read through the cursor.  After a side's
  * handshake is over only record headers are followed, so a long connection costs nothing.
+ *
+ * With a key log (NSS format, secrets looked up by the ClientHello's random), encrypted records
+ * are decrypted (mtd-tls-crypto.h) and their plaintext goes through the same message parser:
+ * TLS 1.3 handshake and application traffic secrets (RFC 8446 §7.1, switching at each side's
+ * Finished, §4.4.4), TLS 1.2 from the master secret at each side's ChangeCipherSpec (RFC 5246
+ * §6.3, §7.1).  A record whose tag does not verify ends decryption for the connection.
  */
 #include "mtd-tls.h"
 
 #include <string.h>
 
 #include "mtd-cursor.h"
+#include "mtd-tls-crypto.h"
 
 /* Record content types, RFC 8446 §5.1 */
 enum {
@@ -43,6 +50,7 @@ enum {
   EXT_SERVER_NAME = 0,
   EXT_SIGNATURE_ALGORITHMS = 13,
   EXT_ALPN = 16,
+  EXT_ENCRYPT_THEN_MAC = 22,
   EXT_PRE_SHARED_KEY = 41,
   EXT_EARLY_DATA = 42,
   EXT_SUPPORTED_VERSIONS = 43,
@@ -124,6 +132,14 @@ typedef struct {
   guint64 certificate_verify_frame;
   gboolean has_client_key_exchange;
   guint64 client_key_exchange_frame;
+  /* Decryption (only with a key log) */
+  MtdRecordCipher *cipher;    /* this side's read state, NULL when not decrypting */
+  gboolean has_application_keys; /* TLS 1.3: the cipher uses the application traffic secret */
+  GByteArray *record_buffer;  /* the encrypted record being gathered */
+  guint16 record_version;
+  gboolean has_finished;      /* its Finished was read (TLS 1.3 keys change after it) */
+  gboolean has_decrypted_handshake;
+  gboolean has_decrypted_finished;
   RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   guint n_notes;
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
@@ -162,6 +178,21 @@ struct _MtdTls {
   gboolean is_midstream;        /* the flow started before the capture: any record may start */
   /* frame of the packet being fed */
   guint64 current_frame;
+  /* Decryption */
+  const MtdKeyLog *keylog;      /* borrowed, NULL without one */
+  MtdTlsPlaintextSink plaintext_sink; /* borrowed */
+  gpointer plaintext_sink_data;
+  guint8 client_random[32];
+  gboolean has_client_random;
+  guint8 server_random[32];
+  gboolean has_server_random;
+  gboolean is_decrypting_message; /* the bytes being parsed came out of a decrypted record */
+  gboolean is_encrypt_then_mac; /* the ServerHello accepted encrypt_then_mac (RFC 7366 §2) */
+  MtdDecryptStatus decrypt_status;
+  guint64 n_records_decrypted;
+  guint64 decrypt_failure_frame;
+  gboolean has_post_handshake_request;
+  guint64 post_handshake_request_frame;
 };
 
 void
@@ -184,6 +215,9 @@ side_clear (TlsSide *side)
 {
   if (side->message_buffer != NULL)
     g_byte_array_unref (side->message_buffer);
+  mtd_record_cipher_free (side->cipher);
+  if (side->record_buffer != NULL)
+    g_byte_array_unref (side->record_buffer);
   g_ptr_array_unref (side->chain);
 }
 
@@ -296,11 +330,116 @@ add_alert (MtdTls *tls, guint side_index, gboolean is_encrypted, guint8 level,
   alert.frame = tls->current_frame;
   alert.is_from_client = side_index; /* resolved to client/server in conclude */
   alert.is_encrypted = is_encrypted;
+  alert.is_decrypted = tls->is_decrypting_message;
   alert.level = level;
   alert.description = description;
   g_array_append_val (tls->alerts, alert);
   if (!is_encrypted && level == 2)
     tls->has_fatal_alert = TRUE;
+}
+
+/* ---- Keys ---------------------------------------------------------------------------------- */
+
+const char *
+mtd_decrypt_status_name (MtdDecryptStatus status)
+{
+  switch (status) {
+  case MTD_DECRYPT_NO_KEYS:
+    return "no_keys";
+  case MTD_DECRYPT_UNSUPPORTED:
+    return "unsupported";
+  case MTD_DECRYPT_OK:
+    return "ok";
+  case MTD_DECRYPT_FAILED:
+    return "failed";
+  case MTD_DECRYPT_NOT_ATTEMPTED:
+  default:
+    return "not_attempted";
+  }
+}
+
+void
+mtd_tls_set_keylog (MtdTls *tls, const MtdKeyLog *keylog)
+{
+  tls->keylog = keylog;
+}
+
+void
+mtd_tls_set_plaintext_sink (MtdTls *tls, MtdTlsPlaintextSink sink, gpointer user_data)
+{
+  tls->plaintext_sink = sink;
+  tls->plaintext_sink_data = user_data;
+}
+
+/* The secret of kind for this connection, NULL when the key log has none. */
+static const guint8 *
+find_secret (const MtdTls *tls, MtdSecretKind kind, gsize *secret_len)
+{
+  if (tls->keylog == NULL || !tls->has_client_random)
+    return NULL;
+  return mtd_keylog_lookup (tls->keylog, tls->client_random, kind, secret_len);
+}
+
+/* Records how far decryption got; a failure is final. */
+static void
+set_decrypt_status (MtdTls *tls, MtdDecryptStatus status)
+{
+  if (tls->decrypt_status == MTD_DECRYPT_FAILED)
+    return;
+  if (status == MTD_DECRYPT_OK && tls->decrypt_status != MTD_DECRYPT_NOT_ATTEMPTED
+      && tls->decrypt_status != MTD_DECRYPT_OK)
+    return; /* a side without keys stays reported */
+  tls->decrypt_status = status;
+}
+
+/* Installs a TLS 1.3 traffic secret as a side's read keys. */
+static void
+use_tls13_secret (MtdTls *tls, guint side_index, MtdSecretKind kind)
+{
+  TlsSide *side = &tls->sides[side_index];
+  g_clear_pointer (&side->cipher, mtd_record_cipher_free);
+  gsize secret_len = 0;
+  const guint8 *secret = find_secret (tls, kind, &secret_len);
+  if (secret == NULL) {
+    set_decrypt_status (tls, MTD_DECRYPT_NO_KEYS);
+    return;
+  }
+  side->cipher = mtd_record_cipher_new_tls13 (tls->cipher_suite, secret, secret_len);
+  if (side->cipher == NULL)
+    set_decrypt_status (tls, MTD_DECRYPT_UNSUPPORTED);
+}
+
+/* RFC 8446 §7.1: after the ServerHello each side writes with its handshake traffic secret. */
+static void
+start_tls13_decryption (MtdTls *tls, guint server_index)
+{
+  if (tls->keylog == NULL)
+    return;
+  use_tls13_secret (tls, server_index, MTD_SECRET_SERVER_HANDSHAKE_TRAFFIC);
+  use_tls13_secret (tls, 1 - server_index, MTD_SECRET_CLIENT_HANDSHAKE_TRAFFIC);
+}
+
+/* RFC 5246 §7.1: a side's ChangeCipherSpec starts its encryption under the pending keys, made
+ * from the master secret (§6.3, §8.1). */
+static void
+start_tls12_decryption (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  if (tls->keylog == NULL || tls->client_side < 0 || !tls->has_server_random)
+    return;
+  g_clear_pointer (&side->cipher, mtd_record_cipher_free);
+  gsize master_len = 0;
+  const guint8 *master = find_secret (tls, MTD_SECRET_CLIENT_RANDOM, &master_len);
+  if (master == NULL) {
+    set_decrypt_status (tls, MTD_DECRYPT_NO_KEYS);
+    return;
+  }
+  side->cipher = mtd_record_cipher_new_tls12 (tls->cipher_suite, master, master_len,
+                                              tls->client_random, tls->server_random,
+                                              (gint) side_index == tls->client_side,
+                                              tls->is_encrypt_then_mac);
+  if (side->cipher == NULL)
+    set_decrypt_status (tls, MTD_DECRYPT_UNSUPPORTED);
 }
 
 /* ---- Handshake messages -------------------------------------------------------------------- */
@@ -385,8 +524,9 @@ static gboolean
 parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
 {
   guint16 legacy_version = 0;
+  const guint8 *random = NULL;
   MtdCursor session_id, cipher_suites, compression;
-  if (!mtd_cursor_read_u16 (body, &legacy_version) || !mtd_cursor_skip (body, 32)
+  if (!mtd_cursor_read_u16 (body, &legacy_version) || !mtd_cursor_read_bytes (body, 32, &random)
       || !mtd_cursor_read_prefixed8 (body, &session_id)
       || !mtd_cursor_read_prefixed16 (body, &cipher_suites)
       || !mtd_cursor_read_prefixed8 (body, &compression))
@@ -396,8 +536,16 @@ parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
   side->has_client_hello = TRUE;
   side->client_hello_frame = tls->current_frame;
   tls->client_side = (gint) side_index;
-  if (is_retry)
-    return TRUE; /* the second ClientHello after a HelloRetryRequest adds nothing we report */
+  if (is_retry) {
+    /* A renegotiation's ClientHello (TLS 1.2, after the first Finished) brings the random
+     * under which the key log files the new master secret; after a HelloRetryRequest the
+     * random stays the first one's (RFC 8446 §4.1.2). */
+    if (side->has_finished && tls->server_version < VERSION_TLS13)
+      memcpy (tls->client_random, random, sizeof tls->client_random);
+    return TRUE;
+  }
+  memcpy (tls->client_random, random, sizeof tls->client_random);
+  tls->has_client_random = TRUE;
   tls->client_legacy_version = legacy_version;
   tls->client_max_version = legacy_version;
   tls->client_session_id_len = MIN (mtd_cursor_remaining (&session_id), 32);
@@ -486,6 +634,8 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
         note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
       else if (type == EXT_PRE_SHARED_KEY)
         has_psk = TRUE;
+      else if (type == EXT_ENCRYPT_THEN_MAC)
+        tls->is_encrypt_then_mac = TRUE;
     }
     if (!mtd_cursor_is_done (&extensions))
       return FALSE;
@@ -499,6 +649,8 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
   }
   side->has_server_hello = TRUE;
   side->server_hello_frame = tls->current_frame;
+  memcpy (tls->server_random, random, sizeof tls->server_random);
+  tls->has_server_random = TRUE;
   tls->has_psk = has_psk;
   gsize session_id_len = mtd_cursor_remaining (&session_id);
   if (version < VERSION_TLS13 && session_id_len > 0 && session_id_len == tls->client_session_id_len
@@ -508,6 +660,7 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
     /* RFC 8446 §2: everything after ServerHello is encrypted, in both directions. */
     tls->sides[0].is_encrypting = TRUE;
     tls->sides[1].is_encrypting = TRUE;
+    start_tls13_decryption (tls, side_index);
   }
   return TRUE;
 }
@@ -692,7 +845,20 @@ handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
     is_parsed = parse_certificate (tls, side_index, &body);
     break;
   case HS_CERTIFICATE_REQUEST:
+    if (tls->server_version == VERSION_TLS13 && side->has_finished) {
+      /* RFC 8446 §4.6.2: after its Finished a server asks with post-handshake authentication. */
+      if (!tls->has_post_handshake_request) {
+        tls->has_post_handshake_request = TRUE;
+        tls->post_handshake_request_frame = tls->current_frame;
+      }
+      break;
+    }
     is_parsed = parse_certificate_request (tls, side_index, &body);
+    break;
+  case HS_FINISHED:
+    side->has_finished = TRUE;
+    if (tls->is_decrypting_message)
+      side->has_decrypted_finished = TRUE;
     break;
   case HS_SERVER_HELLO_DONE:
     side->has_server_hello_done = TRUE;
@@ -797,18 +963,78 @@ note_encrypted_record (MtdTls *tls, TlsSide *side, guint8 type, gsize len)
     side->late_alert_frames[side->n_late_alerts++] = tls->current_frame;
 }
 
+/* Decrypts the record gathered in the side's record buffer and parses its plaintext: handshake
+ * messages and alerts as if they had been in clear, application data to the plaintext sink. */
+static void
+decrypt_record (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  GByteArray *record = side->record_buffer;
+  if (record == NULL || record->len != side->record_len)
+    return; /* bytes were missing; the gap handling already stopped decryption */
+  g_autofree guint8 *plain = g_malloc (record->len > 0 ? record->len : 1);
+  gsize plain_len = 0;
+  guint8 inner_type = 0;
+  if (!mtd_record_cipher_decrypt (side->cipher, side->record_type, side->record_version,
+                                  record->data, record->len, plain, record->len, &plain_len,
+                                  &inner_type)) {
+    /* The keys are not this connection's, or a record is missing: say so once, never guess. */
+    if (tls->decrypt_failure_frame == 0)
+      tls->decrypt_failure_frame = tls->current_frame;
+    tls->decrypt_status = MTD_DECRYPT_FAILED;
+    g_clear_pointer (&tls->sides[0].cipher, mtd_record_cipher_free);
+    g_clear_pointer (&tls->sides[1].cipher, mtd_record_cipher_free);
+    return;
+  }
+  tls->n_records_decrypted++;
+  set_decrypt_status (tls, MTD_DECRYPT_OK);
+  tls->is_decrypting_message = TRUE;
+  switch (inner_type) {
+  case RECORD_HANDSHAKE:
+    side->has_decrypted_handshake = TRUE;
+    feed_handshake_bytes (tls, side_index, plain, plain_len);
+    break;
+  case RECORD_ALERT:
+    if (plain_len == 2)
+      add_alert (tls, side_index, FALSE, plain[0], plain[1]);
+    else
+      note (tls, MTD_ANOMALY_TLS_BAD_RECORD);
+    break;
+  case RECORD_APPLICATION_DATA:
+    if (tls->plaintext_sink != NULL && plain_len > 0)
+      tls->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
+                           tls->plaintext_sink_data);
+    break;
+  default:
+    break;
+  }
+  tls->is_decrypting_message = FALSE;
+  /* RFC 8446 §7.1: after its Finished a side writes with its application traffic secret. */
+  if (tls->server_version == VERSION_TLS13 && side->has_finished && !side->has_application_keys
+      && side->cipher != NULL) {
+    side->has_application_keys = TRUE;
+    gboolean is_client = (gint) side_index == tls->client_side;
+    use_tls13_secret (tls, side_index,
+                      is_client ? MTD_SECRET_CLIENT_TRAFFIC_0 : MTD_SECRET_SERVER_TRAFFIC_0);
+  }
+}
+
 /* Called when a record's last byte has arrived. */
 static void
 finish_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
+  if (side->is_record_encrypted && side->cipher != NULL)
+    decrypt_record (tls, side_index);
   switch (side->record_type) {
   case RECORD_CHANGE_CIPHER_SPEC:
     side->has_ccs = TRUE;
     /* In TLS 1.2 and older everything after ChangeCipherSpec is encrypted (RFC 5246 §7.1); in
      * TLS 1.3 it is a compatibility no-op (RFC 8446 Appendix D.4). */
-    if (tls->server_version != VERSION_TLS13)
+    if (tls->server_version != VERSION_TLS13) {
       side->is_encrypting = TRUE;
+      start_tls12_decryption (tls, side_index);
+    }
     break;
   case RECORD_ALERT:
     if (side->is_record_encrypted) {
@@ -900,8 +1126,11 @@ static void
 feed_record_body (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
 {
   TlsSide *side = &tls->sides[side_index];
-  if (side->is_record_encrypted)
+  if (side->is_record_encrypted) {
+    if (side->cipher != NULL && side->record_buffer != NULL)
+      g_byte_array_append (side->record_buffer, data, (guint) len);
     return;
+  }
   if (side->record_type == RECORD_ALERT) {
     /* Alerts are collected even on a quiet side: a late alert still explains a failure. */
     MtdCursor cursor = mtd_cursor_init (data, len);
@@ -937,6 +1166,14 @@ start_record (MtdTls *tls, guint side_index)
    * ChangeCipherSpec that started encryption. */
   side->is_record_encrypted = (side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC)
                               || (type == RECORD_ALERT && record_len > 2);
+  side->record_version = version;
+  if (side->is_record_encrypted && side->cipher != NULL) {
+    /* Records are at most 2^14 + 256 bytes of ciphertext (RFC 8446 §5.2), which
+     * is_record_header_valid has checked: the buffer is bounded. */
+    if (side->record_buffer == NULL)
+      side->record_buffer = g_byte_array_sized_new (record_len);
+    g_byte_array_set_size (side->record_buffer, 0);
+  }
 }
 
 /* An SSLv2 ClientHello is one record; it only tells us who the client is and what it offers. */
@@ -1097,6 +1334,9 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
   g_return_if_fail (side_index < 2);
   TlsSide *side = &tls->sides[side_index];
   side->n_probe = 0;
+  /* A lost record takes its sequence number with it (RFC 8446 §5.3): later records of this side
+   * cannot be decrypted, which is missing data, not wrong keys. */
+  g_clear_pointer (&side->cipher, mtd_record_cipher_free);
   if (!side->is_tls || side->is_lost)
     return;
   /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
@@ -1138,6 +1378,13 @@ gboolean
 mtd_tls_has_seen_tls (const MtdTls *tls)
 {
   return tls->sides[0].is_tls || tls->sides[1].is_tls;
+}
+
+gboolean
+mtd_tls_is_decrypting (const MtdTls *tls, guint side_index)
+{
+  g_return_val_if_fail (side_index < 2, FALSE);
+  return tls->sides[side_index].cipher != NULL;
 }
 
 gboolean
@@ -1384,6 +1631,51 @@ conclude_tls13 (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
   }
 }
 
+/* TLS 1.3 read with a key log: the CertificateRequest, the client's Certificate and the
+ * Finished messages themselves (RFC 8446 §4.3.2, §4.4.2, §4.4.4, §4.6.2). */
+static void
+conclude_tls13_decrypted (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
+                          MtdTlsFacts *facts)
+{
+  MtdVerdict *requested = &facts->requested;
+  MtdVerdict *presented = &facts->presented;
+  if (server->has_certificate_request) {
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED, NULL);
+    verdict_add_frame (requested, server->certificate_request_frame);
+  } else if (tls->has_post_handshake_request) {
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED,
+                 "after the handshake, with post-handshake authentication (RFC 8446 §4.6.2)");
+    verdict_add_frame (requested, tls->post_handshake_request_frame);
+  } else if (server->has_decrypted_finished) {
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_DECRYPTED,
+                 "the server's encrypted flight ended with its Finished and held no "
+                 "CertificateRequest");
+    verdict_add_frame (requested, server->first_encrypted_record_frame);
+  } else {
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE,
+                 "the server's encrypted flight is not complete in the capture");
+  }
+  if (client->has_certificate && client->is_certificate_malformed) {
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 "the client's decrypted Certificate message is malformed");
+    verdict_add_frame (presented, client->certificate_frame);
+  } else if (client->has_certificate) {
+    verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
+                 MTD_HOW_DECRYPTED, NULL);
+    verdict_add_frame (presented, client->certificate_frame);
+  } else if (requested->value == MTD_REQUESTED_NO) {
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_DECRYPTED,
+                 "no certificate was requested, so none is sent");
+  } else if (client->has_decrypted_finished && requested->value == MTD_REQUESTED_YES) {
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_DECRYPTED,
+                 "the client answered without a Certificate message");
+    verdict_add_frame (presented, client->first_encrypted_record_frame);
+  } else {
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 "the client's encrypted flight is not complete in the capture");
+  }
+}
+
 /* Encrypted alerts are known only by size: in TLS 1.3 an alert record carries 2 bytes, one
  * content-type byte and the tag, and its outer type is application_data (RFC 8446 §5.2).
  * Returns TRUE when the server's first record after the client's flight is such an alert: the
@@ -1497,8 +1789,17 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
     g_array_append_val (facts->alerts, alert);
   }
 
+  facts->decrypt_status = tls->decrypt_status;
+  facts->n_records_decrypted = tls->n_records_decrypted;
+  facts->decrypt_failure_frame = tls->decrypt_failure_frame;
+  facts->has_post_handshake_request = tls->has_post_handshake_request;
+  facts->post_handshake_request_frame = tls->post_handshake_request_frame;
+
   gboolean is_tls13 = facts->version == VERSION_TLS13 || (facts->version >> 8) == 0x7F;
-  if (is_tls13 && !client->has_certificate) {
+  if (is_tls13 && server->has_decrypted_handshake
+      && (client->has_decrypted_handshake || !client->is_tls)) {
+    conclude_tls13_decrypted (tls, client, server, facts);
+  } else if (is_tls13 && !client->has_certificate) {
     conclude_tls13 (tls, client, server, facts);
     if (add_inferred_tls13_alerts (tls, client_index, facts))
       facts->is_handshake_complete = FALSE;

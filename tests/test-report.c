@@ -783,7 +783,7 @@ static const char *const json_check_script =
     " (['ecdsa_sign'], ['ecdsa_secp256r1_sha256']))\n"
     "eq((t['client_chain'], t['client_certificate_verify_frame']), ([], None))\n"
     "eq(t['alerts'], [{'frame': 9, 'from': 'server', 'level': 'fatal',"
-    " 'description': 'handshake_failure', 'encrypted': False}])\n"
+    " 'description': 'handshake_failure', 'encrypted': False, 'decrypted': False}])\n"
     "s = t['server_chain'][0]\n"
     "eq((s['subject'], s['issuer']), ('CN=localhost', 'CN=mtlsdiag Test Intermediate CA'))\n"
     "eq(s['sha1'], server_sha1)\n"
