@@ -9,6 +9,7 @@
  * or of a client random.
  */
 #include "mtd-keylog.h"
+#include "test-pki.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,31 +40,6 @@ fill (guint8 *out, gsize len, guint seed)
     out[i] = (guint8) (seed * 37u + i * 11u + 1u);
 }
 
-static char *
-hex (const guint8 *bytes, gsize len)
-{
-  GString *out = g_string_sized_new (2 * len);
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (out, "%02x", bytes[i]);
-  return g_string_free (out, FALSE);
-}
-
-/* Decodes exactly 2 * len hex digits; FALSE on anything else. */
-static gboolean
-unhex (const char *text, guint8 *out, gsize len)
-{
-  if (strlen (text) != 2 * len)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    int high = g_ascii_xdigit_value (text[2 * i]);
-    int low = g_ascii_xdigit_value (text[2 * i + 1]);
-    if (high < 0 || low < 0)
-      return FALSE;
-    out[i] = (guint8) (high << 4 | low);
-  }
-  return TRUE;
-}
-
 /* One key log line's values. */
 typedef struct {
   MtdSecretKind kind;
@@ -84,8 +60,8 @@ make_secret (MtdSecretKind kind, guint random_seed, guint secret_seed, gsize sec
 static char *
 secret_line (const Secret *secret)
 {
-  g_autofree char *random_hex = hex (secret->client_random, sizeof secret->client_random);
-  g_autofree char *secret_hex = hex (secret->secret, secret->secret_len);
+  g_autofree char *random_hex = mtd_test_hex (secret->client_random, sizeof secret->client_random);
+  g_autofree char *secret_hex = mtd_test_hex (secret->secret, secret->secret_len);
   return g_strdup_printf ("%s %s %s", kept_labels[secret->kind], random_hex, secret_hex);
 }
 
@@ -126,7 +102,7 @@ assert_absent (const MtdKeyLog *keylog, const guint8 *client_random, MtdSecretKi
 static void
 assert_not_leaked (GPtrArray *warnings, const guint8 *bytes, gsize len)
 {
-  g_autofree char *lower = hex (bytes, len);
+  g_autofree char *lower = mtd_test_hex (bytes, len);
   g_autofree char *upper = g_ascii_strup (lower, -1);
   g_autofree char *half = g_strndup (lower, len);
   for (guint i = 0; i < warnings->len; i++) {
@@ -189,8 +165,8 @@ test_valid (void)
     const ValidCase *vc = &valid_cases[i];
     g_test_message ("valid: %s", vc->name);
     Secret secret = make_secret (vc->kind, (guint) i, (guint) i, vc->secret_len);
-    g_autofree char *random_hex = hex (secret.client_random, sizeof secret.client_random);
-    g_autofree char *secret_hex = hex (secret.secret, secret.secret_len);
+    g_autofree char *random_hex = mtd_test_hex (secret.client_random, sizeof secret.client_random);
+    g_autofree char *secret_hex = mtd_test_hex (secret.secret, secret.secret_len);
     g_autofree char *line = g_strconcat (kept_labels[vc->kind], vc->separator, random_hex,
                                          vc->separator, secret_hex, "\n", NULL);
     if (vc->is_uppercase) {
@@ -288,8 +264,8 @@ test_other_labels (void)
   guint8 value[48];
   fill (random, sizeof random, 3);
   fill (value, sizeof value, 4);
-  g_autofree char *random_hex = hex (random, sizeof random);
-  g_autofree char *value_hex = hex (value, sizeof value);
+  g_autofree char *random_hex = mtd_test_hex (random, sizeof random);
+  g_autofree char *value_hex = mtd_test_hex (value, sizeof value);
   static const char *const labels[] = {
     "CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET", "EXPORTER_SECRET", "ECH_SECRET",
     "ECH_CONFIG", "PMS_CLIENT_RANDOM", "CLIENT_TRAFFIC_SECRET_1", "client_random",
@@ -348,10 +324,10 @@ bad_cases (void)
 {
   GPtrArray *cases = g_ptr_array_new_with_free_func ((GDestroyNotify) bad_case_free);
   bad_secret = make_secret (MTD_SECRET_SERVER_TRAFFIC_0, 40, 40, 48);
-  g_autofree char *random = hex (bad_secret.client_random, sizeof bad_secret.client_random);
-  g_autofree char *secret = hex (bad_secret.secret, bad_secret.secret_len);
-  g_autofree char *secret_32 = hex (bad_secret.secret, 32);
-  g_autofree char *secret_40 = hex (bad_secret.secret, 40);
+  g_autofree char *random = mtd_test_hex (bad_secret.client_random, sizeof bad_secret.client_random);
+  g_autofree char *secret = mtd_test_hex (bad_secret.secret, bad_secret.secret_len);
+  g_autofree char *secret_32 = mtd_test_hex (bad_secret.secret, 32);
+  g_autofree char *secret_40 = mtd_test_hex (bad_secret.secret, 40);
   g_autofree char *random_short = g_strndup (random, 62);
   g_autofree char *random_nonhex = g_strdup (random);
   random_nonhex[10] = 'g';
@@ -642,10 +618,10 @@ check_sample_keylog (const char *path)
     char random_hex[65] = { 0 };
     g_assert_cmpint (sscanf (key, "%d %64s", &kind, random_hex), ==, 2);
     guint8 random[MTD_KEYLOG_CLIENT_RANDOM_LEN];
-    g_assert_true (unhex (random_hex, random, sizeof random));
+    g_assert_true (mtd_test_unhex (random_hex, random, sizeof random));
     gsize secret_len = strlen (value) / 2;
     g_autofree guint8 *secret = g_malloc (secret_len);
-    g_assert_true (unhex (value, secret, secret_len));
+    g_assert_true (mtd_test_unhex (value, secret, secret_len));
     gsize found_len = 0;
     const guint8 *found = mtd_keylog_lookup (keylog, random, (MtdSecretKind) kind, &found_len);
     g_assert_nonnull (found);

@@ -1,4 +1,6 @@
 /* test-pki.c: reads the test PKI for the unit tests (see test-pki.h). */
+#include <string.h>
+
 #include "test-pki.h"
 
 #include <openssl/err.h>
@@ -35,4 +37,28 @@ mtd_test_pki_read (const char *file_name, GPtrArray *subjects)
   if (ders->len == 0)
     g_error ("no certificate in %s", path);
   return ders;
+}
+
+char *
+mtd_test_hex (const guint8 *bytes, gsize len)
+{
+  GString *out = g_string_sized_new (2 * len);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (out, "%02x", bytes[i]);
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+mtd_test_unhex (const char *text, guint8 *out, gsize len)
+{
+  if (strlen (text) != 2 * len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    int high = g_ascii_xdigit_value (text[2 * i]);
+    int low = g_ascii_xdigit_value (text[2 * i + 1]);
+    if (high < 0 || low < 0)
+      return FALSE;
+    out[i] = (guint8) (high << 4 | low);
+  }
+  return TRUE;
 }
