@@ -51,6 +51,7 @@ enum {
   EXT_SIGNATURE_ALGORITHMS = 13,
   EXT_ALPN = 16,
   EXT_ENCRYPT_THEN_MAC = 22,
+  EXT_CERTIFICATE_AUTHORITIES = 47,
   EXT_PRE_SHARED_KEY = 41,
   EXT_EARLY_DATA = 42,
   EXT_SUPPORTED_VERSIONS = 43,
@@ -754,6 +755,28 @@ parse_certificate (MtdTls *tls, guint side_index, MtdCursor *body)
   return is_parsed;
 }
 
+/* Keeps the DNs of a DistinguishedName list (RFC 5246 §7.4.4, RFC 8446 §4.2.4), framing
+ * already checked by the caller. */
+static void
+keep_authorities (MtdTls *tls, MtdCursor authorities)
+{
+  while (!mtd_cursor_is_empty (&authorities)) {
+    MtdCursor name;
+    if (!mtd_cursor_read_prefixed16 (&authorities, &name))
+      break;
+    if (tls->acceptable_cas->len >= tls->limits.max_list_items) {
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+      break;
+    }
+    char *dn = mtd_dn_from_der (mtd_cursor_peek_bytes (&name), mtd_cursor_remaining (&name));
+    if (dn == NULL) {
+      note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      dn = g_strdup ("(a name that is not a valid DER DistinguishedName)");
+    }
+    g_ptr_array_add (tls->acceptable_cas, dn);
+  }
+}
+
 /* CertificateRequest, RFC 5246 §7.4.4 (TLS 1.2) or RFC 4346 §7.4.4 (TLS 1.0/1.1, without
  * supported_signature_algorithms). */
 static gboolean
@@ -794,22 +817,42 @@ parse_certificate_request_fields (MtdTls *tls, MtdCursor body, gboolean has_sign
     g_ptr_array_add (tls->cr_signature_algorithms,
                      g_strdup (mtd_tls_signature_scheme_name (scheme, buf, sizeof buf)));
   }
-  while (!mtd_cursor_is_empty (&authorities)) {
-    MtdCursor name;
-    if (!mtd_cursor_read_prefixed16 (&authorities, &name))
-      break;
-    if (tls->acceptable_cas->len >= tls->limits.max_list_items) {
-      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
-      break;
-    }
-    char *dn = mtd_dn_from_der (mtd_cursor_peek_bytes (&name), mtd_cursor_remaining (&name));
-    if (dn == NULL) {
-      note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
-      dn = g_strdup ("(a name that is not a valid DER DistinguishedName)");
-    }
-    g_ptr_array_add (tls->acceptable_cas, dn);
-  }
+  keep_authorities (tls, authorities);
   return TRUE;
+}
+
+/* TLS 1.3 CertificateRequest (RFC 8446 §4.3.2): a request context and extensions, among them
+ * signature_algorithms and certificate_authorities (§4.2.4); read only when decrypted. */
+static gboolean
+parse_certificate_request_tls13 (MtdTls *tls, MtdCursor body)
+{
+  MtdCursor context, extensions;
+  if (!mtd_cursor_read_prefixed8 (&body, &context)
+      || !mtd_cursor_read_prefixed16 (&body, &extensions) || !mtd_cursor_is_done (&body))
+    return FALSE;
+  while (!mtd_cursor_is_empty (&extensions)) {
+    guint16 type = 0;
+    MtdCursor data;
+    if (!mtd_cursor_read_u16 (&extensions, &type)
+        || !mtd_cursor_read_prefixed16 (&extensions, &data))
+      return FALSE;
+    if (type == EXT_SIGNATURE_ALGORITHMS) {
+      if (!parse_signature_algorithms (tls, &data, tls->cr_signature_algorithms))
+        return FALSE;
+    } else if (type == EXT_CERTIFICATE_AUTHORITIES) {
+      MtdCursor authorities;
+      if (!mtd_cursor_read_prefixed16 (&data, &authorities) || !mtd_cursor_is_done (&data))
+        return FALSE;
+      MtdCursor check = authorities;
+      while (!mtd_cursor_is_empty (&check)) {
+        MtdCursor name;
+        if (!mtd_cursor_read_prefixed16 (&check, &name))
+          return FALSE;
+      }
+      keep_authorities (tls, authorities);
+    }
+  }
+  return mtd_cursor_is_done (&extensions);
 }
 
 static gboolean
@@ -818,10 +861,15 @@ parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
   g_ptr_array_set_size (tls->cert_types, 0);
   g_ptr_array_set_size (tls->cr_signature_algorithms, 0);
   g_ptr_array_set_size (tls->acceptable_cas, 0);
-  gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
-  gboolean is_parsed = parse_certificate_request_fields (tls, *body, has_algorithms);
-  if (!is_parsed)
-    is_parsed = parse_certificate_request_fields (tls, *body, !has_algorithms);
+  gboolean is_parsed;
+  if (tls->server_version == VERSION_TLS13) {
+    is_parsed = parse_certificate_request_tls13 (tls, *body);
+  } else {
+    gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
+    is_parsed = parse_certificate_request_fields (tls, *body, has_algorithms);
+    if (!is_parsed)
+      is_parsed = parse_certificate_request_fields (tls, *body, !has_algorithms);
+  }
   TlsSide *side = &tls->sides[side_index];
   /* Even a request we cannot decode is a request. */
   side->has_certificate_request = TRUE;

@@ -80,6 +80,15 @@ def check_capture(tap, binary, folder, name, truth, leaked):
     if is_tls13:
         tap.eq((requested or {}).get("how"), "decrypted", "%s: requested how = decrypted" % name)
         tap.eq((presented or {}).get("how"), "decrypted", "%s: presented how = decrypted" % name)
+        # The decrypted CertificateRequest is TLS 1.3's (RFC 8446 §4.3.2): its CA names come
+        # from the certificate_authorities extension, and it parses without an anomaly.
+        if conn.get("cert_requested") == "yes" and "tls13_certificate_authorities" in conn:
+            tap.eq(tls.get("acceptable_cas"), conn["tls13_certificate_authorities"],
+                   "%s: acceptable CAs read from the encrypted CertificateRequest" % name)
+        anomalies = next((c.get("anomalies") for c in keyed.get("connections", [])
+                          if c.get("tls")), {})
+        tap.eq(anomalies.get("tls_bad_handshake"), None,
+               "%s: every decrypted message parses" % name)
         if conn.get("cert_presented") == "yes" and conn.get("client_leaf_sha1"):
             chain = tls.get("client_chain") or [{}]
             tap.eq(chain[0].get("sha1"), conn["client_leaf_sha1"],
