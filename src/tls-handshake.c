@@ -137,6 +137,7 @@ typedef struct {
   MtdRecordCipher *cipher;    /* this side's read state, NULL when not decrypting */
   gboolean has_application_keys; /* TLS 1.3: the cipher uses the application traffic secret */
   GByteArray *record_buffer;  /* the encrypted record being gathered */
+  GByteArray *plain_buffer;   /* its plaintext, reused record after record */
   guint16 record_version;
   gboolean has_finished;      /* its Finished was read (TLS 1.3 keys change after it) */
   gboolean has_decrypted_handshake;
@@ -219,6 +220,8 @@ side_clear (TlsSide *side)
   mtd_record_cipher_free (side->cipher);
   if (side->record_buffer != NULL)
     g_byte_array_unref (side->record_buffer);
+  if (side->plain_buffer != NULL)
+    g_byte_array_unref (side->plain_buffer);
   g_ptr_array_unref (side->chain);
 }
 
@@ -1020,7 +1023,12 @@ decrypt_record (MtdTls *tls, guint side_index)
   GByteArray *record = side->record_buffer;
   if (record == NULL || record->len != side->record_len)
     return; /* bytes were missing; the gap handling already stopped decryption */
-  g_autofree guint8 *plain = g_malloc (record->len > 0 ? record->len : 1);
+  /* One buffer per side, grown to the largest record (at most MAX_RECORD_LEN): nothing is
+   * allocated per record. */
+  if (side->plain_buffer == NULL)
+    side->plain_buffer = g_byte_array_sized_new (MAX (record->len, 1));
+  g_byte_array_set_size (side->plain_buffer, MAX (record->len, 1));
+  guint8 *plain = side->plain_buffer->data;
   gsize plain_len = 0;
   guint8 inner_type = 0;
   if (!mtd_record_cipher_decrypt (side->cipher, side->record_type, side->record_version,
@@ -1042,12 +1050,17 @@ decrypt_record (MtdTls *tls, guint side_index)
     side->has_decrypted_handshake = TRUE;
     feed_handshake_bytes (tls, side_index, plain, plain_len);
     break;
-  case RECORD_ALERT:
-    if (plain_len == 2)
-      add_alert (tls, side_index, FALSE, plain[0], plain[1]);
+  case RECORD_ALERT: {
+    /* RFC 8446 §6: AlertLevel, AlertDescription, nothing else. */
+    MtdCursor alert = mtd_cursor_init (plain, plain_len);
+    guint8 level = 0, description = 0;
+    if (mtd_cursor_read_u8 (&alert, &level) && mtd_cursor_read_u8 (&alert, &description)
+        && mtd_cursor_is_done (&alert))
+      add_alert (tls, side_index, FALSE, level, description);
     else
       note (tls, MTD_ANOMALY_TLS_BAD_RECORD);
     break;
+  }
   case RECORD_APPLICATION_DATA:
     if (tls->plaintext_sink != NULL && plain_len > 0)
       tls->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
@@ -1482,6 +1495,35 @@ copy_chain (const GPtrArray *chain)
   return copy;
 }
 
+/* The server's CertificateRequest, read in clear or decrypted (how): TRUE when there was one. */
+static gboolean
+verdict_from_request (MtdVerdict *requested, const TlsSide *server, MtdHow how)
+{
+  if (!server->has_certificate_request)
+    return FALSE;
+  verdict_set (requested, MTD_REQUESTED_YES, how, NULL);
+  verdict_add_frame (requested, server->certificate_request_frame);
+  return TRUE;
+}
+
+/* The client's Certificate message, read in clear or decrypted (how): TRUE when there was one.
+ * A malformed one leaves the answer unknown (RFC 5246 §7.4.2, RFC 8446 §4.4.2). */
+static gboolean
+verdict_from_certificate (MtdVerdict *presented, const TlsSide *client, MtdHow how)
+{
+  if (!client->has_certificate)
+    return FALSE;
+  if (client->is_certificate_malformed)
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 "the client sent a Certificate message whose lengths do not add up, so whether "
+                 "its list was empty cannot be said");
+  else
+    verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
+                 how, NULL);
+  verdict_add_frame (presented, client->certificate_frame);
+  return TRUE;
+}
+
 /* TLS 1.2 and older: CertificateRequest and the client's Certificate are in clear
  * (RFC 5246 §7.4.4, §7.4.6). */
 static void
@@ -1490,9 +1532,8 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
 {
   MtdVerdict *requested = &facts->requested;
   MtdVerdict *presented = &facts->presented;
-  if (server->has_certificate_request) {
-    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_OBSERVED, NULL);
-    verdict_add_frame (requested, server->certificate_request_frame);
+  if (verdict_from_request (requested, server, MTD_HOW_OBSERVED)) {
+    /* read in clear */
   } else if (client->has_certificate) {
     verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED,
                  "the client sent a Certificate message, which a client only sends when the "
@@ -1515,15 +1556,8 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
                  "the server's flight ended before its ServerHelloDone");
   }
 
-  if (client->has_certificate && client->is_certificate_malformed) {
-    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
-                 "the client sent a Certificate message whose lengths do not add up (RFC 5246 "
-                 "§7.4.2), so whether its list was empty cannot be said");
-    verdict_add_frame (presented, client->certificate_frame);
-  } else if (client->has_certificate) {
-    verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
-                 MTD_HOW_OBSERVED, NULL);
-    verdict_add_frame (presented, client->certificate_frame);
+  if (verdict_from_certificate (presented, client, MTD_HOW_OBSERVED)) {
+    /* read in clear */
   } else if (client->has_client_key_exchange) {
     /* RFC 5246 §7.4.6: the client's Certificate comes before its ClientKeyExchange. */
     verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_OBSERVED,
@@ -1687,9 +1721,8 @@ conclude_tls13_decrypted (const MtdTls *tls, const TlsSide *client, const TlsSid
 {
   MtdVerdict *requested = &facts->requested;
   MtdVerdict *presented = &facts->presented;
-  if (server->has_certificate_request) {
-    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED, NULL);
-    verdict_add_frame (requested, server->certificate_request_frame);
+  if (verdict_from_request (requested, server, MTD_HOW_DECRYPTED)) {
+    /* read after decryption */
   } else if (tls->has_post_handshake_request) {
     verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED,
                  "after the handshake, with post-handshake authentication (RFC 8446 §4.6.2)");
@@ -1703,14 +1736,8 @@ conclude_tls13_decrypted (const MtdTls *tls, const TlsSide *client, const TlsSid
     verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE,
                  "the server's encrypted flight is not complete in the capture");
   }
-  if (client->has_certificate && client->is_certificate_malformed) {
-    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
-                 "the client's decrypted Certificate message is malformed");
-    verdict_add_frame (presented, client->certificate_frame);
-  } else if (client->has_certificate) {
-    verdict_set (presented, client->is_certificate_empty ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
-                 MTD_HOW_DECRYPTED, NULL);
-    verdict_add_frame (presented, client->certificate_frame);
+  if (verdict_from_certificate (presented, client, MTD_HOW_DECRYPTED)) {
+    /* read after decryption */
   } else if (requested->value == MTD_REQUESTED_NO) {
     verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_DECRYPTED,
                  "no certificate was requested, so none is sent");
