@@ -69,6 +69,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdConnection, mtd_connection_free)
 /* Adds a warning sentence (printf-style) to the connection. */
 void mtd_connection_warn (MtdConnection *connection, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* The HTTP request that triggered a late certificate request (borrowed from the connection's
+ * exchanges), NULL when none is known. */
+const MtdHttpExchange *mtd_connection_late_auth_trigger (const MtdConnection *connection,
+                                                         const MtdLateAuth *late);
+
 typedef struct {
   char *path;            /* owned, as given ("-" for standard input) */
   char sha256_hex[65];   /* of the bytes read; empty when not computable (live, stdin) */

@@ -70,6 +70,35 @@ typedef enum {
 const char *mtd_decrypt_status_name (MtdDecryptStatus status); /* "not_attempted", "no_keys",
                                                                 * "unsupported", "ok", "failed" */
 
+/* A client certificate asked for after the first handshake: TLS 1.3 post-handshake
+ * authentication (RFC 8446 §4.6.2) or a TLS 1.2 renegotiation (RFC 5246 §7.4.1.1, RFC 5746),
+ * the way servers ask only once the request path says a certificate is needed. */
+typedef enum {
+  MTD_LATE_AUTH_POST_HANDSHAKE,
+  MTD_LATE_AUTH_RENEGOTIATION,
+} MtdLateAuthKind;
+
+const char *mtd_late_auth_kind_name (MtdLateAuthKind kind); /* "post_handshake", "renegotiation" */
+
+typedef struct {
+  MtdLateAuthKind kind;
+  guint64 frame;         /* its first message: CertificateRequest, HelloRequest or ClientHello */
+  MtdHow how;            /* decrypted, or inferred from encrypted record sizes */
+  MtdVerdict requested;  /* in this exchange */
+  MtdVerdict presented;
+  gint trigger_exchange; /* the HTTP exchange whose request came last before it (an index into
+                          * the connection's exchanges, set by the pipeline), -1 when unknown */
+} MtdLateAuth;
+
+/* A TLS 1.3 KeyUpdate read with a key log (RFC 8446 §4.6.3). */
+typedef struct {
+  guint64 frame;
+  gboolean is_from_client;
+} MtdKeyUpdate;
+
+#define MTD_MAX_LATE_AUTHS 16
+#define MTD_MAX_KEY_UPDATES 16
+
 typedef struct {
   guint16 version;          /* negotiated (0x0303 = TLS 1.2, 0x0304 = TLS 1.3), 0 unknown */
   guint16 client_max_version;
@@ -101,6 +130,9 @@ typedef struct {
   guint64 decrypt_failure_frame; /* the record that did not verify, 0 when none */
   gboolean has_post_handshake_request; /* TLS 1.3: a CertificateRequest after the handshake */
   guint64 post_handshake_request_frame;
+  GArray *late_auths;          /* MtdLateAuth, in order; NULL or empty when none */
+  GArray *key_updates;         /* MtdKeyUpdate, at most MTD_MAX_KEY_UPDATES; NULL when none */
+  guint n_key_updates;         /* all of them, also those past the cap */
 } MtdTlsFacts;
 
 void mtd_tls_facts_free (MtdTlsFacts *facts); /* NULL-safe */

@@ -97,6 +97,10 @@ mtd_tls_facts_free (MtdTlsFacts *facts)
   free_owned_array (facts->server_chain, (GDestroyNotify) mtd_cert_unref);
   if (facts->alerts != NULL)
     g_array_unref (facts->alerts);
+  if (facts->late_auths != NULL)
+    g_array_unref (facts->late_auths);
+  if (facts->key_updates != NULL)
+    g_array_unref (facts->key_updates);
   g_free (facts);
 }
 
@@ -180,4 +184,13 @@ mtd_summary_add_connection (MtdSummary *summary, const MtdConnection *connection
     summary->anomalies[i] += connection->anomalies.counts[i];
   if (has_problem)
     summary->n_connections_with_problem++;
+}
+
+const MtdHttpExchange *
+mtd_connection_late_auth_trigger (const MtdConnection *connection, const MtdLateAuth *late)
+{
+  if (connection->http == NULL || late->trigger_exchange < 0
+      || (guint) late->trigger_exchange >= connection->http->len)
+    return NULL;
+  return g_ptr_array_index (connection->http, (guint) late->trigger_exchange);
 }

@@ -660,25 +660,116 @@ diagnose_decryption (GPtrArray *findings, const MtdTlsFacts *tls)
         g_strdup ("The key log has secrets for this connection, but its cipher suite is not one "
                   "this build decrypts."),
         NULL, g_strdup ("Open the capture in Wireshark with the key log."));
-  if (tls->has_post_handshake_request) {
-    gboolean is_h2 = g_strcmp0 (tls->alpn, "h2") == 0;
-    mtd_diagnose_add_finding (
-        findings, is_h2 ? "POST_HANDSHAKE_AUTH_WITH_H2" : "CERT_REQUESTED_POST_HANDSHAKE",
-        is_h2 ? MTD_SEVERITY_ERROR : MTD_SEVERITY_INFO, tls->post_handshake_request_frame,
-        g_strdup_printf ("The server asked for a client certificate after the handshake "
-                         "(frame %" G_GUINT64_FORMAT ", post-handshake authentication)%s.",
-                         tls->post_handshake_request_frame,
-                         is_h2 ? " on a connection that negotiated HTTP/2" : ""),
-        g_strdup (is_h2 ? "HTTP/2 forbids post-handshake authentication (RFC 8740 §3): the "
-                          "request that needs the certificate fails, or the connection is "
-                          "reset."
-                        : "A server that knows only from the request path that it needs a "
-                          "certificate asks late (App Service with exclusion paths or "
-                          "OptionalInteractiveUser)."),
-        g_strdup (is_h2 ? "Offer only http/1.1 in ALPN to this server, or request the "
-                          "certificate in the first handshake (no exclusion paths)."
-                        : "Check which request triggered it: the exclusion paths "
-                          "(clientCertExclusionPaths) decide where the certificate is asked."));
+}
+
+/* "GET app.example.com/path (frame 4)" */
+static void
+append_request (GString *text, const MtdHttpExchange *exchange)
+{
+  g_string_append_printf (text, "%s %s%s (frame %" G_GUINT64_FORMAT ")",
+                          exchange->method != NULL ? exchange->method : "?",
+                          exchange->host != NULL ? exchange->host : "",
+                          exchange->path != NULL ? exchange->path : "", exchange->request_frame);
+}
+
+/* A certificate asked for after the handshake, once the server knew the request: TLS 1.3
+ * post-handshake authentication (RFC 8446 §4.6.2) or a TLS 1.2 renegotiation (RFC 5246
+ * §7.4.1.1), both forbidden with HTTP/2 (RFC 8740 §3, RFC 7540 §9.2.1). */
+static void
+diagnose_late_auth (GPtrArray *findings, const MtdConnection *connection,
+                    const MtdTlsFacts *tls, const MtdLateAuth *late)
+{
+  gboolean is_renegotiation = late->kind == MTD_LATE_AUTH_RENEGOTIATION;
+  gboolean is_h2 = g_strcmp0 (tls->alpn, "h2") == 0;
+  if (!is_h2 && late->requested.value != MTD_REQUESTED_YES)
+    return;
+  g_autoptr (GString) after = g_string_new (NULL);
+  const MtdHttpExchange *trigger = mtd_connection_late_auth_trigger (connection, late);
+  if (trigger != NULL) {
+    g_string_append (after, ", right after the request ");
+    append_request (after, trigger);
+  }
+  const char *how = late->how == MTD_HOW_INFERRED ? "inferred from encrypted record sizes"
+                                                  : "read with the key log";
+  static const char *const answers[] = {
+    [MTD_PRESENTED_UNKNOWN] = "the client's answer is not known",
+    [MTD_PRESENTED_NO] = "the client sent no certificate",
+    [MTD_PRESENTED_EMPTY] = "the client answered with an empty certificate list",
+    [MTD_PRESENTED_YES] = "the client sent its certificate",
+  };
+  gint answer = CLAMP (late->presented.value, MTD_PRESENTED_UNKNOWN, MTD_PRESENTED_YES);
+  guint64 answer_frame = late->presented.n_frames > 0 ? late->presented.frames[0] : 0;
+  g_autofree char *answer_where
+      = answer_frame != 0 ? g_strdup_printf (" (frame %" G_GUINT64_FORMAT ")", answer_frame)
+                          : g_strdup ("");
+  const char *code = is_h2 ? (is_renegotiation ? "RENEGOTIATION_WITH_H2"
+                                               : "POST_HANDSHAKE_AUTH_WITH_H2")
+                           : (is_renegotiation ? "CERT_REQUESTED_IN_RENEGOTIATION"
+                                               : "CERT_REQUESTED_POST_HANDSHAKE");
+  MtdFinding *finding = mtd_diagnose_add_finding (
+      findings, code, is_h2 ? MTD_SEVERITY_ERROR : MTD_SEVERITY_INFO, late->frame,
+      g_strdup_printf ("The server %s from frame %" G_GUINT64_FORMAT "%s%s, %s; %s%s.",
+                       is_renegotiation ? (late->requested.value == MTD_REQUESTED_YES
+                                               ? "asked for a client certificate in a "
+                                                 "renegotiation"
+                                               : "renegotiated")
+                                        : "asked for a client certificate after the handshake "
+                                          "(post-handshake authentication)",
+                       late->frame, after->str,
+                       is_h2 ? " on a connection that negotiated HTTP/2" : "", how,
+                       answers[answer], answer_where),
+      g_strdup (is_h2 ? "HTTP/2 forbids renegotiation (RFC 7540 §9.2.1) and post-handshake "
+                        "authentication (RFC 8740 §3): the request that needs the certificate "
+                        "fails, or the connection is reset."
+                      : "A server that learns only from the request path that it needs a "
+                        "certificate asks late: App Service with exclusion paths or optional "
+                        "certificates, IIS and Apache per-directory client certificates.  The "
+                        "caller must be able to answer mid-connection; some clients (HTTP/2, "
+                        ".NET on some platforms, Go) refuse renegotiation."),
+      g_strdup (is_h2 ? "Offer only http/1.1 in ALPN to this server, or request the "
+                        "certificate in the first handshake (no exclusion paths)."
+                      : "Check which request triggered it: the exclusion paths "
+                        "(clientCertExclusionPaths) and client certificate mode decide where "
+                        "the certificate is asked; asking in the first handshake (mode "
+                        "Required) avoids the late request."));
+  if (trigger != NULL)
+    mtd_finding_add_evidence (finding, connection->input_index, trigger->request_frame);
+  mtd_finding_add_evidence (finding, connection->input_index, answer_frame);
+}
+
+/* A request read inside TLS and answered 403 on a connection that carried no certificate. */
+static void
+diagnose_forbidden (GPtrArray *findings, const MtdConnection *connection, const MtdTlsFacts *tls)
+{
+  for (guint i = 0; i < connection->http->len; i++) {
+    const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, i);
+    if (exchange->status != 403)
+      continue;
+    g_autoptr (GString) request = g_string_new (NULL);
+    append_request (request, exchange);
+    static const char *const sent[] = {
+      [MTD_PRESENTED_UNKNOWN] = "whether the client sent a certificate is not known",
+      [MTD_PRESENTED_NO] = "the client sent no certificate on this connection",
+      [MTD_PRESENTED_EMPTY] = "the client answered the certificate request with an empty list",
+      [MTD_PRESENTED_YES] = "",
+    };
+    gint presented = CLAMP (tls->presented.value, MTD_PRESENTED_UNKNOWN, MTD_PRESENTED_YES);
+    guint64 presented_frame = tls->presented.n_frames > 0 ? tls->presented.frames[0] : 0;
+    g_autofree char *where
+        = presented_frame != 0 ? g_strdup_printf (" (frame %" G_GUINT64_FORMAT ")", presented_frame)
+                               : g_strdup ("");
+    MtdFinding *finding = mtd_diagnose_add_finding (
+        findings, "FORBIDDEN_WITHOUT_CERT", MTD_SEVERITY_WARNING, exchange->request_frame,
+        g_strdup_printf ("%s was answered 403 Forbidden (frame %" G_GUINT64_FORMAT "), and %s%s.",
+                         request->str, exchange->status_frame, sent[presented], where),
+        g_strdup ("The application (or a front end in Required mode) refuses requests that come "
+                  "without a certificate: the 403 is the consequence of the missing "
+                  "certificate, not a separate fault."),
+        g_strdup ("Fix the missing certificate first (see the verdict above), then retest with "
+                  "curl --cert client.pem --key client.key https://HOST/PATH -v."));
+    mtd_finding_add_evidence (finding, connection->input_index, exchange->status_frame);
+    mtd_finding_add_evidence (finding, connection->input_index, presented_frame);
+    return;
   }
 }
 
@@ -711,6 +802,11 @@ diagnose_tls (GPtrArray *findings, const MtdConnection *connection, const MtdTls
   if (is_tls13 (tls) && tls->requested.how == MTD_HOW_INFERRED)
     diagnose_inferred (findings, tls);
   diagnose_decryption (findings, tls);
+  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++)
+    diagnose_late_auth (findings, connection, tls,
+                        &g_array_index (tls->late_auths, MtdLateAuth, i));
+  if (connection->http != NULL && presented != MTD_PRESENTED_YES)
+    diagnose_forbidden (findings, connection, tls);
 }
 
 /* ---- Plain HTTP --------------------------------------------------------------------------- */
@@ -720,16 +816,6 @@ is_redirect_to_https (const MtdHttpExchange *exchange)
 {
   return exchange->status >= 300 && exchange->status <= 399 && exchange->location != NULL
          && g_ascii_strncasecmp (exchange->location, "https://", strlen ("https://")) == 0;
-}
-
-/* "GET app.example.com/path (frame 4)" */
-static void
-append_request (GString *text, const MtdHttpExchange *exchange)
-{
-  g_string_append_printf (text, "%s %s%s (frame %" G_GUINT64_FORMAT ")",
-                          exchange->method != NULL ? exchange->method : "?",
-                          exchange->host != NULL ? exchange->host : "",
-                          exchange->path != NULL ? exchange->path : "", exchange->request_frame);
 }
 
 static gboolean

@@ -298,6 +298,24 @@ decode_cert_headers (MtdPipeline *pipeline, MtdConnection *connection)
   }
 }
 
+/* The request that made the server ask for a certificate after the handshake is the last one
+ * that arrived before it asked: servers decide from the request path (App Service exclusion
+ * paths, Apache's per-directory SSLVerifyClient). */
+static void
+link_late_auths (MtdConnection *connection)
+{
+  GArray *late_auths = connection->tls->late_auths;
+  for (guint i = 0; late_auths != NULL && i < late_auths->len; i++) {
+    MtdLateAuth *late = &g_array_index (late_auths, MtdLateAuth, i);
+    late->trigger_exchange = -1;
+    for (guint j = 0; j < connection->http->len; j++) {
+      const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, j);
+      if (exchange->request_frame != 0 && exchange->request_frame <= late->frame)
+        late->trigger_exchange = (gint) j;
+    }
+  }
+}
+
 static MtdConnection *
 build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const char *end_reason)
 {
@@ -336,6 +354,7 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
       connection->http = mtd_http_steal_exchanges (state->http);
       decode_cert_headers (pipeline, connection);
       connection->n_http_dropped = mtd_http_n_dropped (state->http);
+      link_late_auths (connection);
     }
     if (state->starttls_protocol != NULL) {
       connection->has_starttls = TRUE;

@@ -379,6 +379,41 @@ write_alerts (JsonWriter *writer, const GArray *alerts)
   json_end_array (writer);
 }
 
+
+/* Certificates asked for after the first handshake, each with the request that triggered it. */
+static void
+write_late_auths (JsonWriter *writer, const MtdConnection *connection, const MtdTlsFacts *tls)
+{
+  json_begin_array (writer, "late_auth");
+  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, i);
+    json_begin_object (writer, NULL);
+    json_string (writer, "kind", mtd_late_auth_kind_name (late->kind));
+    json_frame (writer, "frame", late->frame);
+    json_string (writer, "how", mtd_how_name (late->how));
+    json_string (writer, "cert_requested", mtd_requested_name (late->requested.value));
+    json_frame (writer, "cert_requested_frame",
+                late->requested.n_frames > 0 ? late->requested.frames[0] : 0);
+    json_string (writer, "cert_presented", mtd_presented_name (late->presented.value));
+    json_frame (writer, "cert_presented_frame",
+                late->presented.n_frames > 0 ? late->presented.frames[0] : 0);
+    json_string (writer, "reason",
+                 late->presented.reason != NULL ? late->presented.reason : late->requested.reason);
+    const MtdHttpExchange *trigger = mtd_connection_late_auth_trigger (connection, late);
+    if (trigger != NULL) {
+      json_begin_object (writer, "trigger");
+      json_string (writer, "method", trigger->method);
+      json_string (writer, "path", trigger->path);
+      json_frame (writer, "frame", trigger->request_frame);
+      json_end_object (writer);
+    } else {
+      json_null (writer, "trigger");
+    }
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+}
+
 static void
 write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *connection)
 {
@@ -428,6 +463,17 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
   json_end_object (writer);
   json_frame (writer, "post_handshake_request_frame",
               tls->has_post_handshake_request ? tls->post_handshake_request_frame : 0);
+  write_late_auths (writer, connection, tls);
+  json_begin_array (writer, "key_updates");
+  for (guint i = 0; tls->key_updates != NULL && i < tls->key_updates->len; i++) {
+    const MtdKeyUpdate *update = &g_array_index (tls->key_updates, MtdKeyUpdate, i);
+    json_begin_object (writer, NULL);
+    json_uint (writer, "frame", update->frame);
+    json_string (writer, "from", update->is_from_client ? "client" : "server");
+    json_end_object (writer);
+  }
+  json_end_array (writer);
+  json_uint (writer, "key_updates_total", tls->n_key_updates);
   json_end_object (writer);
 }
 

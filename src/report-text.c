@@ -238,6 +238,36 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
     fputc ('\n', out);
   }
 
+  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, i);
+    gint late_presented = CLAMP (late->presented.value, MTD_PRESENTED_UNKNOWN, MTD_PRESENTED_YES);
+    fprintf (out, "   %s from frame %" G_GUINT64_FORMAT ": certificate requested %s",
+             late->kind == MTD_LATE_AUTH_RENEGOTIATION ? "renegotiation"
+                                                       : "post-handshake authentication",
+             late->frame, mtd_requested_name (late->requested.value));
+    put_evidence (out, &late->requested);
+    fprintf (out, ", presented %s", presented_words[late_presented]);
+    put_evidence (out, &late->presented);
+    const MtdHttpExchange *trigger = mtd_connection_late_auth_trigger (connection, late);
+    if (trigger != NULL) {
+      fputs ("; after ", out);
+      put_text (out, trigger->method);
+      fputc (' ', out);
+      put_text (out, trigger->path);
+      fprintf (out, " (frame %" G_GUINT64_FORMAT ")", trigger->request_frame);
+    }
+    fputc ('\n', out);
+  }
+  if (tls->n_key_updates > 0) {
+    fprintf (out, "   key updates: %u", tls->n_key_updates);
+    for (guint i = 0; tls->key_updates != NULL && i < tls->key_updates->len; i++) {
+      const MtdKeyUpdate *update = &g_array_index (tls->key_updates, MtdKeyUpdate, i);
+      fprintf (out, "%s frame %" G_GUINT64_FORMAT " (%s)", i == 0 ? "," : ";", update->frame,
+               update->is_from_client ? "client" : "server");
+    }
+    fputc ('\n', out);
+  }
+
   if (tls->client_chain != NULL && tls->client_chain->len > 0)
     put_cert_line (out, "client certificate", g_ptr_array_index (tls->client_chain, 0),
                    connection, tls->client_chain->len);

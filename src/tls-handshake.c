@@ -43,6 +43,7 @@ enum {
   HS_CERTIFICATE_VERIFY = 15,
   HS_CLIENT_KEY_EXCHANGE = 16,
   HS_FINISHED = 20,
+  HS_KEY_UPDATE = 24,
 };
 
 /* Extension types, IANA TLS ExtensionType registry */
@@ -71,6 +72,9 @@ enum {
 #define MAX_RECORD_NOTES 8
 /* Alert-sized encrypted records remembered after the notes are full (a late close_notify). */
 #define MAX_LATE_ALERTS 4
+/* Encrypted handshake records remembered after a side's first Finished (TLS 1.2): a
+ * renegotiation's ClientHello or HelloRequest and the flight that follows it. */
+#define MAX_LATE_HANDSHAKE_NOTES 8
 /* A minimal Certificate message holding one certificate is well above this: 4 + 1 + 3 + 3 bytes of
  * framing, a DER certificate of a few hundred bytes and 2 bytes of entry extensions. */
 #define MIN_CERTIFICATE_RECORD_LEN 200
@@ -147,6 +151,12 @@ typedef struct {
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
   guint n_late_alerts;
   guint64 first_encrypted_record_frame;
+  gboolean is_key_update_pending; /* a decrypted KeyUpdate: new keys after this record */
+  /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
+  RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
+  guint n_late_handshake;
+  gboolean has_late_ccs;      /* a ChangeCipherSpec after its first Finished */
+  guint n_late_before_ccs;    /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
 
 struct _MtdTls {
@@ -195,6 +205,12 @@ struct _MtdTls {
   guint64 decrypt_failure_frame;
   gboolean has_post_handshake_request;
   guint64 post_handshake_request_frame;
+  /* Certificates asked for after the first handshake, read with a key log */
+  GArray *late_auths;           /* MtdLateAuth, NULL until the first */
+  gboolean is_renegotiating;    /* the last late_auths entry is a renegotiation still going on */
+  gboolean has_late_client_hello; /* ... whose ClientHello was seen */
+  GArray *key_updates;          /* MtdKeyUpdate, NULL until the first */
+  guint n_key_updates;
 };
 
 void
@@ -258,6 +274,10 @@ mtd_tls_free (MtdTls *tls)
   g_ptr_array_unref (tls->acceptable_cas);
   g_ptr_array_unref (tls->cert_types);
   g_ptr_array_unref (tls->cr_signature_algorithms);
+  if (tls->late_auths != NULL)
+    g_array_unref (tls->late_auths);
+  if (tls->key_updates != NULL)
+    g_array_unref (tls->key_updates);
   g_array_unref (tls->alerts);
   g_free (tls);
 }
@@ -343,6 +363,28 @@ add_alert (MtdTls *tls, guint side_index, gboolean is_encrypted, guint8 level,
 }
 
 /* ---- Keys ---------------------------------------------------------------------------------- */
+
+const char *
+mtd_late_auth_kind_name (MtdLateAuthKind kind)
+{
+  return kind == MTD_LATE_AUTH_RENEGOTIATION ? "renegotiation" : "post_handshake";
+}
+
+static void
+late_auth_clear (gpointer data)
+{
+  MtdLateAuth *late = data;
+  g_free (late->requested.reason);
+  g_free (late->presented.reason);
+}
+
+static GArray *
+late_auths_new (void)
+{
+  GArray *late_auths = g_array_new (FALSE, TRUE, sizeof (MtdLateAuth));
+  g_array_set_clear_func (late_auths, late_auth_clear);
+  return late_auths;
+}
 
 const char *
 mtd_decrypt_status_name (MtdDecryptStatus status)
@@ -447,6 +489,27 @@ start_tls12_decryption (MtdTls *tls, guint side_index)
 }
 
 /* ---- Handshake messages -------------------------------------------------------------------- */
+
+static void
+verdict_set (MtdVerdict *verdict, gint value, MtdHow how, const char *reason)
+{
+  verdict->value = value;
+  verdict->how = how;
+  g_free (verdict->reason);
+  verdict->reason = g_strdup (reason);
+}
+
+static void
+verdict_add_frame (MtdVerdict *verdict, guint64 frame)
+{
+  if (frame == 0 || verdict->n_frames >= MTD_MAX_EVIDENCE_FRAMES)
+    return;
+  for (guint i = 0; i < verdict->n_frames; i++)
+    if (verdict->frames[i] == frame)
+      return;
+  verdict->frames[verdict->n_frames++] = frame;
+}
+
 
 static gboolean
 is_grease (guint16 value)
@@ -734,27 +797,37 @@ parse_certificate_tls13 (MtdTls *tls, TlsSide *side, MtdCursor body, guint *n_ce
   return mtd_cursor_is_done (&list);
 }
 
+/* Replaces the side's chain with the Certificate message's; FALSE (and no chain) when its
+ * lengths do not add up. */
+static gboolean
+read_certificate (MtdTls *tls, TlsSide *side, MtdCursor *body, guint *n_certs)
+{
+  g_ptr_array_set_size (side->chain, 0);
+  *n_certs = 0;
+  gboolean is_parsed = tls->server_version == VERSION_TLS13
+                           ? parse_certificate_tls13 (tls, side, *body, n_certs)
+                           : parse_certificate_tls12 (tls, side, *body, n_certs);
+  if (!is_parsed && tls->server_version == 0) {
+    /* The version is unknown (the ServerHello is not in the capture): try the other layout. */
+    g_ptr_array_set_size (side->chain, 0);
+    is_parsed = parse_certificate_tls13 (tls, side, *body, n_certs);
+  }
+  if (!is_parsed)
+    g_ptr_array_set_size (side->chain, 0);
+  return is_parsed;
+}
+
 static gboolean
 parse_certificate (MtdTls *tls, guint side_index, MtdCursor *body)
 {
   TlsSide *side = &tls->sides[side_index];
-  g_ptr_array_set_size (side->chain, 0);
   guint n_certs = 0;
-  gboolean is_parsed = tls->server_version == VERSION_TLS13
-                           ? parse_certificate_tls13 (tls, side, *body, &n_certs)
-                           : parse_certificate_tls12 (tls, side, *body, &n_certs);
-  if (!is_parsed && tls->server_version == 0) {
-    /* The version is unknown (the ServerHello is not in the capture): try the other layout. */
-    g_ptr_array_set_size (side->chain, 0);
-    is_parsed = parse_certificate_tls13 (tls, side, *body, &n_certs);
-  }
+  gboolean is_parsed = read_certificate (tls, side, body, &n_certs);
   /* Even a Certificate we cannot decode was sent, and says a certificate was asked for. */
   side->has_certificate = TRUE;
   side->certificate_frame = tls->current_frame;
   side->is_certificate_malformed = !is_parsed;
   side->is_certificate_empty = is_parsed && n_certs == 0;
-  if (!is_parsed)
-    g_ptr_array_set_size (side->chain, 0);
   return is_parsed;
 }
 
@@ -858,21 +931,24 @@ parse_certificate_request_tls13 (MtdTls *tls, MtdCursor body)
   return mtd_cursor_is_done (&extensions);
 }
 
+/* Replaces the requested certificate types, signature algorithms and CAs with the request's. */
 static gboolean
-parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
+read_certificate_request (MtdTls *tls, MtdCursor *body)
 {
   g_ptr_array_set_size (tls->cert_types, 0);
   g_ptr_array_set_size (tls->cr_signature_algorithms, 0);
   g_ptr_array_set_size (tls->acceptable_cas, 0);
-  gboolean is_parsed;
-  if (tls->server_version == VERSION_TLS13) {
-    is_parsed = parse_certificate_request_tls13 (tls, *body);
-  } else {
-    gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
-    is_parsed = parse_certificate_request_fields (tls, *body, has_algorithms);
-    if (!is_parsed)
-      is_parsed = parse_certificate_request_fields (tls, *body, !has_algorithms);
-  }
+  if (tls->server_version == VERSION_TLS13)
+    return parse_certificate_request_tls13 (tls, *body);
+  gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
+  return parse_certificate_request_fields (tls, *body, has_algorithms)
+         || parse_certificate_request_fields (tls, *body, !has_algorithms);
+}
+
+static gboolean
+parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
+{
+  gboolean is_parsed = read_certificate_request (tls, body);
   TlsSide *side = &tls->sides[side_index];
   /* Even a request we cannot decode is a request. */
   side->has_certificate_request = TRUE;
@@ -880,11 +956,205 @@ parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
   return is_parsed;
 }
 
+/* ---- Certificates asked for after the first handshake ---------------------------------------- */
+
+/* Starts an entry for a post-handshake CertificateRequest or a renegotiation; NULL past the
+ * cap, which is recorded. */
+static MtdLateAuth *
+open_late_auth (MtdTls *tls, MtdLateAuthKind kind)
+{
+  tls->is_renegotiating = FALSE;
+  if (tls->late_auths == NULL)
+    tls->late_auths = late_auths_new ();
+  if (tls->late_auths->len >= MTD_MAX_LATE_AUTHS) {
+    note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+    return NULL;
+  }
+  MtdLateAuth late = { 0 };
+  late.kind = kind;
+  late.frame = tls->current_frame;
+  late.how = MTD_HOW_DECRYPTED;
+  late.trigger_exchange = -1;
+  const char *reason = "the rest of this exchange is not in the capture";
+  verdict_set (&late.requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+  verdict_set (&late.presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+  g_array_append_val (tls->late_auths, late);
+  tls->is_renegotiating = kind == MTD_LATE_AUTH_RENEGOTIATION;
+  tls->has_late_client_hello = FALSE;
+  return &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+}
+
+static MtdLateAuth *
+last_late_auth (MtdTls *tls, MtdLateAuthKind kind)
+{
+  if (tls->late_auths == NULL || tls->late_auths->len == 0)
+    return NULL;
+  MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+  return late->kind == kind ? late : NULL;
+}
+
+/* The client's Certificate in a late exchange: its chain replaces any earlier one. */
+static void
+read_late_certificate (MtdTls *tls, TlsSide *client, MtdLateAuth *late, MtdCursor body)
+{
+  guint n_certs = 0;
+  if (!read_certificate (tls, client, &body, &n_certs)) {
+    note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+    verdict_set (&late->presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE,
+                 "the client sent a Certificate message whose lengths do not add up");
+  } else {
+    verdict_set (&late->presented, n_certs == 0 ? MTD_PRESENTED_EMPTY : MTD_PRESENTED_YES,
+                 MTD_HOW_DECRYPTED, NULL);
+  }
+  verdict_add_frame (&late->presented, tls->current_frame);
+}
+
+/* TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2): a CertificateRequest after the
+ * server's Finished, answered by the client's Certificate, CertificateVerify and Finished. */
+static void
+handle_post_handshake_request (MtdTls *tls, guint side_index, MtdCursor body)
+{
+  if (!tls->has_post_handshake_request) {
+    tls->has_post_handshake_request = TRUE;
+    tls->post_handshake_request_frame = tls->current_frame;
+  }
+  /* Its CAs and algorithms are the ones that matter when the first handshake asked nothing. */
+  if (!tls->sides[side_index].has_certificate_request && !read_certificate_request (tls, &body))
+    note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+  MtdLateAuth *late = open_late_auth (tls, MTD_LATE_AUTH_POST_HANDSHAKE);
+  if (late == NULL)
+    return;
+  verdict_set (&late->requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED, NULL);
+  verdict_add_frame (&late->requested, tls->current_frame);
+}
+
+/* Messages of a TLS 1.2 renegotiation, read with a key log (RFC 5246 §7.4, RFC 5746): they
+ * describe the new handshake, so they go to its entry instead of the first handshake's facts.
+ * Returns FALSE for messages the first handshake's parser should read as usual. */
+static gboolean
+handle_renegotiation_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
+{
+  MtdLateAuth *late = last_late_auth (tls, MTD_LATE_AUTH_RENEGOTIATION);
+  if (late == NULL)
+    return FALSE;
+  TlsSide *side = &tls->sides[side_index];
+  gboolean is_client = (gint) side_index == tls->client_side;
+  switch (type) {
+  case HS_SERVER_HELLO: {
+    /* Its random and cipher suite make the renegotiated keys; the first handshake's facts stay. */
+    guint64 server_hello_frame = side->server_hello_frame;
+    gboolean is_session_resumed = tls->is_session_resumed, has_psk = tls->has_psk;
+    if (!parse_server_hello (tls, side_index, &body))
+      note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+    side->server_hello_frame = server_hello_frame;
+    tls->is_session_resumed = is_session_resumed;
+    tls->has_psk = has_psk;
+    return TRUE;
+  }
+  case HS_CERTIFICATE_REQUEST:
+    if (is_client)
+      return TRUE;
+    if (!side->has_certificate_request && !read_certificate_request (tls, &body))
+      note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+    verdict_set (&late->requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED, NULL);
+    verdict_add_frame (&late->requested, tls->current_frame);
+    return TRUE;
+  case HS_SERVER_HELLO_DONE:
+    if (!is_client && late->requested.value == MTD_REQUESTED_UNKNOWN) {
+      verdict_set (&late->requested, MTD_REQUESTED_NO, MTD_HOW_DECRYPTED,
+                   "the server's renegotiation flight ended without a CertificateRequest");
+      verdict_add_frame (&late->requested, tls->current_frame);
+    }
+    return TRUE;
+  case HS_CERTIFICATE:
+    if (is_client)
+      read_late_certificate (tls, side, late, body);
+    return TRUE;
+  case HS_CLIENT_KEY_EXCHANGE:
+    if (is_client && late->presented.value == MTD_PRESENTED_UNKNOWN) {
+      verdict_set (&late->presented, MTD_PRESENTED_NO, MTD_HOW_DECRYPTED,
+                   "the client went on to its key exchange without a Certificate message");
+      verdict_add_frame (&late->presented, tls->current_frame);
+    }
+    return TRUE;
+  case HS_FINISHED:
+    if (!is_client && late->requested.value == MTD_REQUESTED_UNKNOWN) {
+      /* A Finished straight after the ServerHello: an abbreviated handshake (RFC 5246 §7.3). */
+      const char *reason = "the renegotiation resumed a session: no certificates are exchanged "
+                           "in an abbreviated handshake (RFC 5246 §7.3)";
+      verdict_set (&late->requested, MTD_REQUESTED_NO, MTD_HOW_DECRYPTED, reason);
+      verdict_set (&late->presented, MTD_PRESENTED_NO, MTD_HOW_DECRYPTED, reason);
+      verdict_add_frame (&late->requested, tls->current_frame);
+    }
+    return FALSE;
+  case HS_CERTIFICATE_VERIFY:
+  case HS_SERVER_KEY_EXCHANGE:
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+/* RFC 8446 §4.6.3: a KeyUpdate changes the sender's keys after the record that carries it. */
+static void
+handle_key_update (MtdTls *tls, guint side_index)
+{
+  TlsSide *side = &tls->sides[side_index];
+  side->is_key_update_pending = TRUE;
+  if (tls->n_key_updates++ >= MTD_MAX_KEY_UPDATES)
+    return;
+  if (tls->key_updates == NULL)
+    tls->key_updates = g_array_new (FALSE, TRUE, sizeof (MtdKeyUpdate));
+  /* is_from_client holds the side until mtd_tls_conclude knows the roles. */
+  MtdKeyUpdate update = { tls->current_frame, (gboolean) side_index };
+  g_array_append_val (tls->key_updates, update);
+}
+
 static void
 handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
 {
   TlsSide *side = &tls->sides[side_index];
   gboolean is_parsed = TRUE;
+  gboolean is_tls12_late = tls->is_decrypting_message && side->has_finished
+                           && tls->server_version != 0 && tls->server_version < VERSION_TLS13;
+  if (is_tls12_late) {
+    /* RFC 5246 §7.4.1.1: a HelloRequest, or a ClientHello after the handshake, renegotiates. */
+    if (type == HS_HELLO_REQUEST && (gint) side_index != tls->client_side) {
+      open_late_auth (tls, MTD_LATE_AUTH_RENEGOTIATION);
+      return;
+    }
+    if (type == HS_CLIENT_HELLO && (gint) side_index == tls->client_side
+        && (!tls->is_renegotiating || tls->has_late_client_hello)) {
+      open_late_auth (tls, MTD_LATE_AUTH_RENEGOTIATION);
+      tls->has_late_client_hello = TRUE;
+    } else if (type == HS_CLIENT_HELLO) {
+      tls->has_late_client_hello = TRUE;
+    }
+  }
+  if (tls->is_renegotiating && tls->is_decrypting_message
+      && handle_renegotiation_message (tls, side_index, type, body))
+    return;
+  if (type == HS_KEY_UPDATE && tls->is_decrypting_message && tls->server_version == VERSION_TLS13) {
+    handle_key_update (tls, side_index);
+    return;
+  }
+  if (type == HS_CERTIFICATE && tls->server_version == VERSION_TLS13 && side->has_finished
+      && tls->is_decrypting_message && (gint) side_index == tls->client_side) {
+    /* The client's answer to a post-handshake CertificateRequest (RFC 8446 §4.6.2). */
+    MtdLateAuth *late = last_late_auth (tls, MTD_LATE_AUTH_POST_HANDSHAKE);
+    if (late != NULL && late->presented.value == MTD_PRESENTED_UNKNOWN) {
+      is_parsed = parse_certificate (tls, side_index, &body);
+      verdict_set (&late->presented,
+                   !is_parsed                  ? MTD_PRESENTED_UNKNOWN
+                   : side->is_certificate_empty ? MTD_PRESENTED_EMPTY
+                                                : MTD_PRESENTED_YES,
+                   is_parsed ? MTD_HOW_DECRYPTED : MTD_HOW_NONE, NULL);
+      verdict_add_frame (&late->presented, tls->current_frame);
+      if (!is_parsed)
+        note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
+      return;
+    }
+  }
   switch (type) {
   case HS_CLIENT_HELLO:
     is_parsed = parse_client_hello (tls, side_index, &body);
@@ -898,10 +1168,7 @@ handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
   case HS_CERTIFICATE_REQUEST:
     if (tls->server_version == VERSION_TLS13 && side->has_finished) {
       /* RFC 8446 §4.6.2: after its Finished a server asks with post-handshake authentication. */
-      if (!tls->has_post_handshake_request) {
-        tls->has_post_handshake_request = TRUE;
-        tls->post_handshake_request_frame = tls->current_frame;
-      }
+      handle_post_handshake_request (tls, side_index, body);
       break;
     }
     is_parsed = parse_certificate_request (tls, side_index, &body);
@@ -1078,6 +1345,13 @@ decrypt_record (MtdTls *tls, guint side_index)
     use_tls13_secret (tls, side_index,
                       is_client ? MTD_SECRET_CLIENT_TRAFFIC_0 : MTD_SECRET_SERVER_TRAFFIC_0);
   }
+  /* RFC 8446 §4.6.3: the sender's next record uses application_traffic_secret_N+1.  A failed
+   * derivation leaves a cipher that no record verifies against, which is reported then. */
+  if (side->is_key_update_pending) {
+    side->is_key_update_pending = FALSE;
+    if (side->cipher != NULL)
+      mtd_record_cipher_update_tls13 (side->cipher);
+  }
 }
 
 /* Called when a record's last byte has arrived. */
@@ -1089,6 +1363,11 @@ finish_record (MtdTls *tls, guint side_index)
     decrypt_record (tls, side_index);
   switch (side->record_type) {
   case RECORD_CHANGE_CIPHER_SPEC:
+    if (side->has_encrypted_handshake && !side->has_late_ccs) {
+      /* A renegotiation's ChangeCipherSpec ends the side's flight of that handshake. */
+      side->has_late_ccs = TRUE;
+      side->n_late_before_ccs = side->n_handshake_after_finished;
+    }
     side->has_ccs = TRUE;
     /* In TLS 1.2 and older everything after ChangeCipherSpec is encrypted (RFC 5246 §7.1); in
      * TLS 1.3 it is a compatibility no-op (RFC 8446 Appendix D.4). */
@@ -1116,6 +1395,12 @@ finish_record (MtdTls *tls, guint side_index)
         /* A handshake after Finished: renegotiation or a HelloRequest (RFC 5246 §7.4.1.1). */
         if (side->n_handshake_after_finished++ == 0)
           side->renegotiation_frame = tls->current_frame;
+        if (side->n_late_handshake < MAX_LATE_HANDSHAKE_NOTES) {
+          RecordNote *record = &side->late_handshake[side->n_late_handshake++];
+          record->type = side->record_type;
+          record->len = side->record_len;
+          record->frame = tls->current_frame;
+        }
       }
     }
     break;
@@ -1457,26 +1742,6 @@ mtd_tls_is_side_quiet (const MtdTls *tls, guint side_index)
 
 /* ---- Conclusions --------------------------------------------------------------------------- */
 
-static void
-verdict_set (MtdVerdict *verdict, gint value, MtdHow how, const char *reason)
-{
-  verdict->value = value;
-  verdict->how = how;
-  g_free (verdict->reason);
-  verdict->reason = g_strdup (reason);
-}
-
-static void
-verdict_add_frame (MtdVerdict *verdict, guint64 frame)
-{
-  if (frame == 0 || verdict->n_frames >= MTD_MAX_EVIDENCE_FRAMES)
-    return;
-  for (guint i = 0; i < verdict->n_frames; i++)
-    if (verdict->frames[i] == frame)
-      return;
-  verdict->frames[verdict->n_frames++] = frame;
-}
-
 static GPtrArray *
 copy_strings (const GPtrArray *strings)
 {
@@ -1586,23 +1851,141 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
       verdict_add_frame (presented, alert->frame);
     }
   }
-  if (client->n_handshake_after_finished > 0 || server->n_handshake_after_finished > 0) {
-    guint64 frame = server->renegotiation_frame != 0 ? server->renegotiation_frame
-                                                     : client->renegotiation_frame;
-    char *reason = g_strdup_printf (
+}
+
+static void
+verdict_copy (MtdVerdict *to, const MtdVerdict *from)
+{
+  *to = *from;
+  to->reason = g_strdup (from->reason);
+}
+
+/* Sets to from's value, how and frames, with reason. */
+static void
+verdict_copy_into (MtdVerdict *to, const MtdVerdict *from, const char *reason)
+{
+  g_free (to->reason);
+  *to = *from;
+  to->reason = g_strdup (reason);
+}
+
+/* TLS 1.2 renegotiation without keys (RFC 5246 §7.4): between the client's renegotiation
+ * ClientHello and its next ChangeCipherSpec come its Certificate (when asked; empty when it has
+ * none, §7.4.6), ClientKeyExchange and CertificateVerify (only after a non-empty Certificate,
+ * §7.4.8), each in its own record as OpenSSL writes them; a certificate makes its record far
+ * larger than any ClientKeyExchange. */
+static void
+infer_renegotiation (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
+                     MtdLateAuth *late)
+{
+  late->kind = MTD_LATE_AUTH_RENEGOTIATION;
+  late->how = MTD_HOW_INFERRED;
+  late->trigger_exchange = -1;
+  late->frame = client->n_late_handshake > 0 ? client->late_handshake[0].frame : 0;
+  if (server->n_late_handshake > 0
+      && (late->frame == 0 || server->late_handshake[0].frame < late->frame))
+    late->frame = server->late_handshake[0].frame;
+  MtdVerdict *requested = &late->requested, *presented = &late->presented;
+  const char *unknown_reason = NULL;
+  if (client->n_late_handshake == 0)
+    unknown_reason = "the client's part of the renegotiation is not in the capture";
+  else if (!client->has_late_ccs)
+    unknown_reason = "the client's renegotiation flight does not end in the capture";
+  else if (tls->server_version <= VERSION_SSL3)
+    unknown_reason = "an SSL 3.0 client without a certificate sends no Certificate message "
+                     "(RFC 6101 §5.6.6), so record counts do not tell";
+  if (unknown_reason != NULL) {
+    g_autofree char *reason = g_strdup_printf (
         "the connection renegotiated (encrypted handshake records from frame %" G_GUINT64_FORMAT
-        "); a certificate may have been requested and sent inside it, which only a key log "
-        "can show",
-        frame);
-    if (requested->value != MTD_REQUESTED_YES) {
-      verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
-      verdict_add_frame (requested, frame);
+        ") and %s; a certificate may have been requested and sent inside it, which a key log "
+        "would show",
+        late->frame, unknown_reason);
+    verdict_set (requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
+    verdict_add_frame (requested, late->frame);
+    return;
+  }
+  /* The first late record is the client's ClientHello; its flight follows. */
+  guint n_flight = client->n_late_before_ccs > 0 ? client->n_late_before_ccs - 1 : 0;
+  const RecordNote *first = n_flight > 0 && client->n_late_handshake > 1
+                                ? &client->late_handshake[1]
+                                : NULL;
+  g_autofree char *reason = NULL;
+  if (n_flight == 0) {
+    reason = g_strdup ("the client's renegotiation went from its ClientHello straight to its "
+                       "ChangeCipherSpec: an abbreviated handshake, in which no certificates are "
+                       "exchanged (RFC 5246 §7.3)");
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_INFERRED, reason);
+    verdict_add_frame (requested, late->frame);
+    verdict_add_frame (presented, late->frame);
+    return;
+  }
+  guint64 frame = first != NULL ? first->frame : late->frame;
+  gsize first_len = first != NULL ? first->len : 0;
+  if (first_len >= MIN_CERTIFICATE_RECORD_LEN || n_flight >= 3) {
+    reason = g_strdup_printf (
+        "in the renegotiation the client sent %u encrypted handshake records before its "
+        "ChangeCipherSpec, the first of %zu bytes: a Certificate with at least one certificate "
+        "(then ClientKeyExchange and CertificateVerify, which follows only a non-empty "
+        "Certificate, RFC 5246 §7.4.8), sent only when asked",
+        n_flight, first_len);
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_YES, MTD_HOW_INFERRED, reason);
+  } else if (n_flight == 2) {
+    reason = g_strdup_printf (
+        "in the renegotiation the client sent two encrypted handshake records before its "
+        "ChangeCipherSpec, the first of %zu bytes, too small for a certificate: an empty "
+        "Certificate, which a client without a suitable certificate must send when asked "
+        "(RFC 5246 §7.4.6), and its ClientKeyExchange",
+        first_len);
+    verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_EMPTY, MTD_HOW_INFERRED, reason);
+  } else {
+    reason = g_strdup_printf (
+        "in the renegotiation the client sent one encrypted handshake record (%zu bytes) "
+        "before its ChangeCipherSpec: its ClientKeyExchange alone, and a client that is asked "
+        "answers with a Certificate message, even an empty one (RFC 5246 §7.4.6)",
+        first_len);
+    verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_INFERRED, reason);
+    verdict_set (presented, MTD_PRESENTED_NO, MTD_HOW_INFERRED, reason);
+  }
+  verdict_add_frame (requested, frame);
+  verdict_add_frame (presented, frame);
+}
+
+/* A certificate asked for after the first handshake answers for the connection when the first
+ * handshake did not ask, or asked and got nothing. */
+static void
+apply_late_auths (MtdTlsFacts *facts)
+{
+  for (guint i = 0; i < facts->late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (facts->late_auths, MtdLateAuth, i);
+    const char *what = late->kind == MTD_LATE_AUTH_RENEGOTIATION
+                           ? "in a renegotiation"
+                           : "with post-handshake authentication (RFC 8446 §4.6.2)";
+    g_autofree char *reason = NULL;
+    if (late->requested.value == MTD_REQUESTED_YES) {
+      reason = g_strdup_printf ("asked %s from frame %" G_GUINT64_FORMAT ", after the first "
+                                "handshake%s%s",
+                                what, late->frame, late->requested.reason != NULL ? ": " : "",
+                                late->requested.reason != NULL ? late->requested.reason : "");
+      if (facts->requested.value != MTD_REQUESTED_YES) {
+        verdict_copy_into (&facts->requested, &late->requested, reason);
+      }
+      if (facts->presented.value != MTD_PRESENTED_YES) {
+        g_autofree char *presented_reason = g_strdup_printf (
+            "answered %s (frame %" G_GUINT64_FORMAT ")%s%s", what, late->frame,
+            late->presented.reason != NULL ? ": " : "",
+            late->presented.reason != NULL ? late->presented.reason : "");
+        verdict_copy_into (&facts->presented, &late->presented, presented_reason);
+      }
+    } else if (late->requested.value == MTD_REQUESTED_UNKNOWN) {
+      if (facts->requested.value != MTD_REQUESTED_YES)
+        verdict_copy_into (&facts->requested, &late->requested, late->requested.reason);
+      if (facts->presented.value != MTD_PRESENTED_YES)
+        verdict_copy_into (&facts->presented, &late->presented, late->presented.reason);
     }
-    if (presented->value != MTD_PRESENTED_YES) {
-      verdict_set (presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
-      verdict_add_frame (presented, frame);
-    }
-    g_free (reason);
   }
 }
 
@@ -1881,6 +2264,29 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   } else {
     conclude_clear (tls, client, server, facts);
   }
+
+  facts->late_auths = late_auths_new ();
+  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, i);
+    MtdLateAuth copy = *late;
+    verdict_copy (&copy.requested, &late->requested);
+    verdict_copy (&copy.presented, &late->presented);
+    g_array_append_val (facts->late_auths, copy);
+  }
+  if (facts->has_renegotiation && facts->late_auths->len == 0 && !is_tls13) {
+    MtdLateAuth late = { 0 };
+    infer_renegotiation (tls, client, server, &late);
+    g_array_append_val (facts->late_auths, late);
+  }
+  apply_late_auths (facts);
+  if (tls->key_updates != NULL) {
+    facts->key_updates = g_array_copy (tls->key_updates);
+    for (guint i = 0; i < facts->key_updates->len; i++) {
+      MtdKeyUpdate *update = &g_array_index (facts->key_updates, MtdKeyUpdate, i);
+      update->is_from_client = (guint) update->is_from_client == client_index;
+    }
+  }
+  facts->n_key_updates = tls->n_key_updates;
   g_array_sort (facts->alerts, compare_alert_frames);
   return facts;
 }
