@@ -1300,6 +1300,76 @@ test_tls12_renegotiation (void)
   run_clear (&run);
 }
 
+/* RFC 5246 §7.4.6 and §7.4.8: in a renegotiation without keys, the client's encrypted flight
+ * between its ClientHello and its ChangeCipherSpec tells what it answered: Certificate,
+ * ClientKeyExchange and CertificateVerify (a chain), an empty Certificate and
+ * ClientKeyExchange, or ClientKeyExchange alone (nothing asked); each message in its own record
+ * as OpenSSL writes them.  The verdict is marked inferred and names the renegotiation. */
+typedef struct {
+  const char *name;
+  gsize flight[4]; /* record lengths of the client's flight, 0-terminated */
+  MtdRequested requested;
+  MtdPresented presented;
+  gboolean has_client_ccs;
+} RenegotiationCase;
+
+static void
+test_tls12_renegotiation_inferred (void)
+{
+  static const RenegotiationCase cases[] = {
+    { "chain", { 1100, 100, 110, 0 }, MTD_REQUESTED_YES, MTD_PRESENTED_YES, TRUE },
+    { "chain, coalesced", { 1300, 0 }, MTD_REQUESTED_YES, MTD_PRESENTED_YES, TRUE },
+    { "empty list", { 40, 100, 0 }, MTD_REQUESTED_YES, MTD_PRESENTED_EMPTY, TRUE },
+    { "not asked", { 100, 0 }, MTD_REQUESTED_NO, MTD_PRESENTED_NO, TRUE },
+    { "abbreviated", { 0 }, MTD_REQUESTED_NO, MTD_PRESENTED_NO, TRUE },
+    { "flight cut short", { 1100, 100, 0 }, MTD_REQUESTED_UNKNOWN, MTD_PRESENTED_UNKNOWN, FALSE },
+  };
+  enum { F_RENEG_CH = 12, F_RENEG_SERVER = 13, F_RENEG_FLIGHT = 14, F_RENEG_CCS = 20 };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    const RenegotiationCase *test_case = &cases[c];
+    g_test_message ("renegotiation: %s", test_case->name);
+    Tls12Spec spec = { .has_client_finish = TRUE, .server_end = SERVER_FINISH,
+                       .has_renegotiation = TRUE };
+    g_autoptr (Script) script = tls12_script (&spec);
+    script_add (script, 0, F_RENEG_CH, opaque_record (CT_HANDSHAKE, 260));
+    script_add (script, 1, F_RENEG_SERVER,
+                cat (opaque_record (CT_HANDSHAKE, 120), opaque_record (CT_HANDSHAKE, 900),
+                     opaque_record (CT_HANDSHAKE, 180), opaque_record (CT_HANDSHAKE, 90),
+                     opaque_record (CT_HANDSHAKE, 28), NULL));
+    for (guint i = 0; i < G_N_ELEMENTS (test_case->flight) && test_case->flight[i] != 0; i++)
+      script_add (script, 0, F_RENEG_FLIGHT + i, opaque_record (CT_HANDSHAKE, test_case->flight[i]));
+    if (test_case->has_client_ccs)
+      script_add (script, 0, F_RENEG_CCS,
+                  cat (opaque_record (CT_CCS, 25), opaque_record (CT_HANDSHAKE, 40), NULL));
+    Run run;
+    run_script (script, FEED_WHOLE, &run);
+    const MtdTlsFacts *facts = run.facts;
+    g_assert_nonnull (facts->late_auths);
+    g_assert_cmpuint (facts->late_auths->len, ==, 1);
+    const MtdLateAuth *late = &g_array_index (facts->late_auths, MtdLateAuth, 0);
+    g_assert_cmpint (late->kind, ==, MTD_LATE_AUTH_RENEGOTIATION);
+    g_assert_cmpint (late->how, ==, MTD_HOW_INFERRED);
+    g_assert_cmpuint (late->frame, ==, F_RENEG); /* the server's HelloRequest came first */
+    g_assert_cmpint (late->requested.value, ==, test_case->requested);
+    g_assert_cmpint (late->presented.value, ==, test_case->presented);
+    g_assert_nonnull (late->presented.reason);
+    if (test_case->requested == MTD_REQUESTED_YES) {
+      /* The connection's verdict takes the renegotiation's, inferred, citing its flight. */
+      assert_verdict (&facts->requested, MTD_REQUESTED_YES, MTD_HOW_INFERRED, F_RENEG_FLIGHT);
+      g_assert_cmpint (facts->presented.value, ==, test_case->presented);
+      g_assert_cmpint (facts->presented.how, ==, MTD_HOW_INFERRED);
+    } else if (test_case->requested == MTD_REQUESTED_NO) {
+      /* The first handshake asked nothing and neither did the renegotiation. */
+      g_assert_cmpint (facts->requested.value, ==, MTD_REQUESTED_NO);
+      g_assert_cmpint (facts->presented.value, ==, MTD_PRESENTED_NO);
+    } else {
+      g_assert_cmpint (facts->requested.value, ==, MTD_REQUESTED_UNKNOWN);
+    }
+    check_bytewise (script, FEED_BYTES_AFTER_START);
+    run_clear (&run);
+  }
+}
+
 /* ---- TLS 1.3 ------------------------------------------------------------------------------ */
 
 enum {
@@ -2014,6 +2084,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/tls12/one-byte-at-a-time", test_tls12_one_byte_at_a_time);
   g_test_add_func ("/tls/tls12/one-byte-after-start", test_tls12_one_byte_after_start);
   g_test_add_func ("/tls/tls12/renegotiation", test_tls12_renegotiation);
+  g_test_add_func ("/tls/tls12/renegotiation-inferred", test_tls12_renegotiation_inferred);
   for (gsize i = 0; i < G_N_ELEMENTS (tls13_cases); i++) {
     g_autofree char *path = g_strdup_printf ("/tls/tls13/%s", tls13_cases[i].name);
     g_test_add_data_func (path, &tls13_cases[i], test_tls13);
