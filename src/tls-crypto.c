@@ -27,7 +27,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_KDF_CTX, EVP_KDF_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_MAC, EVP_MAC_free)
 
 enum {
-  AEAD_TAG_LEN = 16,        /* RFC 5116 §5.1-5.3, RFC 8439 §2.8: every AEAD used here */
+  AEAD_TAG_LEN = 16,        /* RFC 5116 §5.1-5.3, RFC 8439 §2.8: every AEAD used here but CCM_8 */
+  CCM8_TAG_LEN = 8,         /* RFC 6655 §3, RFC 8446 §B.4: AES_128_CCM_8 */
   AEAD_NONCE_LEN = 12,      /* RFC 8446 §5.3: iv_length is max(8, N_MIN) = 12 */
   GCM_SALT_LEN = 4,         /* RFC 5288 §3: the implicit part of the TLS 1.2 GCM nonce */
   GCM_EXPLICIT_NONCE_LEN = 8, /* RFC 5288 §3: nonce_explicit, sent in each record */
@@ -60,47 +61,49 @@ typedef struct {
   gsize key_len;
   gsize fixed_iv_len;     /* TLS 1.3 and ChaCha20: 12; TLS 1.2 GCM: the 4-byte salt; CBC: 0 */
   gsize mac_key_len;      /* CBC only */
+  gsize tag_len;          /* AEAD only: 0 means AEAD_TAG_LEN */
 } SuiteInfo;
 
 /* IANA TLS Cipher Suites registry; the same list is in mtd-tls-crypto.h. */
 static const SuiteInfo suites[] = {
-  { 0x1301, PROTECTION_TLS13_AEAD, EVP_aes_128_gcm, "SHA256", NULL, 16, 12, 0 },
-  { 0x1302, PROTECTION_TLS13_AEAD, EVP_aes_256_gcm, "SHA384", NULL, 32, 12, 0 },
-  { 0x1303, PROTECTION_TLS13_AEAD, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0 },
-  { 0x1304, PROTECTION_TLS13_AEAD, EVP_aes_128_ccm, "SHA256", NULL, 16, 12, 0 },
+  { 0x1301, PROTECTION_TLS13_AEAD, EVP_aes_128_gcm, "SHA256", NULL, 16, 12, 0, 0 },
+  { 0x1302, PROTECTION_TLS13_AEAD, EVP_aes_256_gcm, "SHA384", NULL, 32, 12, 0, 0 },
+  { 0x1303, PROTECTION_TLS13_AEAD, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0, 0 },
+  { 0x1304, PROTECTION_TLS13_AEAD, EVP_aes_128_ccm, "SHA256", NULL, 16, 12, 0, 0 },
+  { 0x1305, PROTECTION_TLS13_AEAD, EVP_aes_128_ccm, "SHA256", NULL, 16, 12, 0, CCM8_TAG_LEN },
 
-  { 0x009C, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0 },
-  { 0x009E, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0 },
-  { 0xC02B, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0 },
-  { 0xC02F, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0 },
-  { 0x009D, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0 },
-  { 0x009F, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0 },
-  { 0xC02C, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0 },
-  { 0xC030, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0 },
+  { 0x009C, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0, 0 },
+  { 0x009E, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0, 0 },
+  { 0xC02B, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0, 0 },
+  { 0xC02F, PROTECTION_TLS12_GCM, EVP_aes_128_gcm, "SHA256", NULL, 16, 4, 0, 0 },
+  { 0x009D, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0, 0 },
+  { 0x009F, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0, 0 },
+  { 0xC02C, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0, 0 },
+  { 0xC030, PROTECTION_TLS12_GCM, EVP_aes_256_gcm, "SHA384", NULL, 32, 4, 0, 0 },
 
-  { 0xCCA8, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0 },
-  { 0xCCA9, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0 },
-  { 0xCCAA, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0 },
+  { 0xCCA8, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0, 0 },
+  { 0xCCA9, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0, 0 },
+  { 0xCCAA, PROTECTION_TLS12_CHACHA, EVP_chacha20_poly1305, "SHA256", NULL, 32, 12, 0, 0 },
 
   /* RFC 5246 §5: "New cipher suites MUST explicitly specify a PRF and, in general, SHOULD use the
    * TLS PRF with SHA-256"; the *_SHA suites of RFC 5246 and RFC 4492 do so in TLS 1.2. */
-  { 0x002F, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20 },
-  { 0x0033, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20 },
-  { 0xC009, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20 },
-  { 0xC013, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20 },
-  { 0x0035, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20 },
-  { 0x0039, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20 },
-  { 0xC00A, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20 },
-  { 0xC014, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20 },
-  { 0x003C, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32 },
-  { 0x0067, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32 },
-  { 0xC023, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32 },
-  { 0xC027, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32 },
-  { 0x003D, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA256", 32, 0, 32 },
-  { 0x006B, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA256", 32, 0, 32 },
+  { 0x002F, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20, 0 },
+  { 0x0033, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20, 0 },
+  { 0xC009, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20, 0 },
+  { 0xC013, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA1", 16, 0, 20, 0 },
+  { 0x0035, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20, 0 },
+  { 0x0039, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20, 0 },
+  { 0xC00A, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20, 0 },
+  { 0xC014, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA1", 32, 0, 20, 0 },
+  { 0x003C, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32, 0 },
+  { 0x0067, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32, 0 },
+  { 0xC023, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32, 0 },
+  { 0xC027, PROTECTION_TLS12_CBC, EVP_aes_128_cbc, "SHA256", "SHA256", 16, 0, 32, 0 },
+  { 0x003D, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA256", 32, 0, 32, 0 },
+  { 0x006B, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA256", "SHA256", 32, 0, 32, 0 },
   /* RFC 5289 §3.2: the *_SHA384 CBC suites use the PRF with SHA-384 and HMAC-SHA384. */
-  { 0xC024, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA384", "SHA384", 32, 0, 48 },
-  { 0xC028, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA384", "SHA384", 32, 0, 48 },
+  { 0xC024, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA384", "SHA384", 32, 0, 48, 0 },
+  { 0xC028, PROTECTION_TLS12_CBC, EVP_aes_256_cbc, "SHA384", "SHA384", 32, 0, 48, 0 },
 };
 
 struct _MtdRecordCipher {
@@ -207,6 +210,12 @@ tls12_key_block (const char *digest_name, const guint8 *master_secret,
   return TRUE;
 }
 
+static gsize
+tag_len_of (const MtdRecordCipher *cipher)
+{
+  return cipher->suite->tag_len != 0 ? cipher->suite->tag_len : AEAD_TAG_LEN;
+}
+
 /* Keys cipher->ctx for decryption with key.  AES-CCM fixes its nonce and tag lengths when it is
  * keyed (RFC 5116 §5.3: a 12-byte nonce, a 16-byte tag), so they are set first. */
 static gboolean
@@ -218,7 +227,8 @@ cipher_set_key (MtdRecordCipher *cipher, const guint8 *key)
     return openssl_failed ();
   if (EVP_CIPHER_get_mode (evp_cipher) == EVP_CIPH_CCM_MODE
       && (EVP_CIPHER_CTX_ctrl (cipher->ctx, EVP_CTRL_AEAD_SET_IVLEN, AEAD_NONCE_LEN, NULL) != 1
-          || EVP_CIPHER_CTX_ctrl (cipher->ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, NULL) != 1))
+          || EVP_CIPHER_CTX_ctrl (cipher->ctx, EVP_CTRL_AEAD_SET_TAG, (int) tag_len_of (cipher),
+                                  NULL) != 1))
     return openssl_failed ();
   if (EVP_DecryptInit_ex (cipher->ctx, NULL, NULL, key, NULL) != 1)
     return openssl_failed ();
@@ -426,7 +436,8 @@ aead_open (MtdRecordCipher *cipher, const guint8 *nonce, const guint8 *aad, gsiz
   int n_out = 0;
 
   if (EVP_DecryptInit_ex (ctx, NULL, NULL, NULL, nonce) != 1
-      || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, (void *) tag) != 1)
+      || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_AEAD_SET_TAG, (int) tag_len_of (cipher), (void *) tag)
+             != 1)
     return openssl_failed ();
 
   if (is_ccm)
@@ -467,11 +478,12 @@ decrypt_tls13 (MtdRecordCipher *cipher, guint8 content_type, guint16 record_vers
                                 (guint8) fragment_len };
 
   /* At least the content type byte, then the tag. */
-  if (fragment_len < 1 + AEAD_TAG_LEN)
+  gsize tag_len = tag_len_of (cipher);
+  if (fragment_len < 1 + tag_len)
     return FALSE;
-  gsize ciphertext_len = fragment_len - AEAD_TAG_LEN;
+  gsize ciphertext_len = fragment_len - tag_len;
   if (!mtd_cursor_read_bytes (&cursor, ciphertext_len, &ciphertext)
-      || !mtd_cursor_read_bytes (&cursor, AEAD_TAG_LEN, &tag))
+      || !mtd_cursor_read_bytes (&cursor, tag_len, &tag))
     return FALSE;
 
   xor_nonce (cipher, nonce);

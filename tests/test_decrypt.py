@@ -188,6 +188,40 @@ def check_embedded_and_chain(tap, binary, folder, leaked):
     tap.eq(chains[0].get("verdict"), "delivered", "TLS 1.3 chain: delivered")
 
 
+# Public captures from ssldump's test suite, decryptable with its log.txt; none uses client
+# certificates (public-captures/README.md).  KeyUpdate frames as tshark lists them
+# (tshark -r F -o tls.keylog_file:log.txt -Y tls.handshake.type==24): the client's in frame 18
+# (from port 60654 / 60014, the ClientHello's), the server's in frame 22 (from port 4433).
+SSLDUMP_KEY_UPDATES = {
+    "tls1.3_keyupdates_aes256.pcap": [{"frame": 18, "from": "client"},
+                                      {"frame": 22, "from": "server"}],
+    "tls1.3_aes256gcm.pcap": [{"frame": 18, "from": "client"}, {"frame": 22, "from": "server"}],
+}
+
+
+def check_public_ssldump(tap, binary, folder, leaked):
+    """Every cipher suite of ssldump's captures decrypts, records after a KeyUpdate included
+    (before KeyUpdate was acted on, the first record under the new keys failed its tag)."""
+    public = os.path.join(folder, "..", "..", "shared", "public-captures", "ssldump")
+    if not os.path.isdir(public):
+        tap.note("ssldump public captures: ../shared/public-captures/ssldump is absent, skipped")
+        return
+    keys = os.path.join(public, "log.txt")
+    for name in sorted(n for n in os.listdir(public) if n.endswith(".pcap")):
+        _, report, err = analyse(tap, binary, ["analyze", "--format", "json", "--keylog", keys,
+                                               os.path.join(public, name)], name)
+        leaked.append((name, json.dumps(report) + err))
+        tls = tls_of(report)
+        tap.eq((tls.get("decryption") or {}).get("status"), "ok", "%s: decrypted" % name)
+        tap.eq(value(tls.get("client_cert_requested")), "no", "%s: no certificate asked" % name)
+        tap.eq(tls.get("key_updates"), SSLDUMP_KEY_UPDATES.get(name, []),
+               "%s: key updates as tshark lists them" % name)
+    secrets = read_secrets(keys)
+    for what, output in leaked[-9:]:
+        found = [s[:8] + "..." for s in secrets if s in output.lower()]
+        tap.eq(found, [], "%s: no ssldump key log secret in the output" % what)
+
+
 def main():
     binary, folder = command_line("test_decrypt.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -211,6 +245,7 @@ def main():
         check_capture(tap, binary, folder, name, truth, leaked)
     check_wrong_keys(tap, binary, folder, leaked)
     check_embedded_and_chain(tap, binary, folder, leaked)
+    check_public_ssldump(tap, binary, folder, leaked)
 
     # No secret of any key log, in either case, in anything written.
     secrets = set()
