@@ -152,6 +152,7 @@ typedef struct {
   guint n_late_alerts;
   guint64 first_encrypted_record_frame;
   gboolean is_key_update_pending; /* a decrypted KeyUpdate: new keys after this record */
+  gboolean is_record_decrypted;   /* the record just finished was read with the key log */
   /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
   guint n_late_handshake;
@@ -566,6 +567,26 @@ parse_alpn_list (MtdTls *tls, MtdCursor *body, gboolean is_server)
     }
   }
   return mtd_cursor_is_done (&list);
+}
+
+/* TLS 1.3 EncryptedExtensions (RFC 8446 §4.3.1), read only when decrypted: the server's ALPN
+ * choice lives here rather than in the ServerHello. */
+static gboolean
+parse_encrypted_extensions (MtdTls *tls, MtdCursor *body)
+{
+  MtdCursor extensions;
+  if (!mtd_cursor_read_prefixed16 (body, &extensions) || !mtd_cursor_is_done (body))
+    return FALSE;
+  while (!mtd_cursor_is_empty (&extensions)) {
+    guint16 type = 0;
+    MtdCursor data;
+    if (!mtd_cursor_read_u16 (&extensions, &type)
+        || !mtd_cursor_read_prefixed16 (&extensions, &data))
+      return FALSE;
+    if (type == EXT_ALPN && !parse_alpn_list (tls, &data, TRUE))
+      return FALSE;
+  }
+  return mtd_cursor_is_done (&extensions);
 }
 
 /* RFC 8446 §4.2.3: supported_signature_algorithms<2..2^16-2> of SignatureScheme. */
@@ -1165,6 +1186,10 @@ handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
   case HS_CERTIFICATE:
     is_parsed = parse_certificate (tls, side_index, &body);
     break;
+  case HS_ENCRYPTED_EXTENSIONS:
+    if (tls->server_version == VERSION_TLS13 && (gint) side_index != tls->client_side)
+      is_parsed = parse_encrypted_extensions (tls, &body);
+    break;
   case HS_CERTIFICATE_REQUEST:
     if (tls->server_version == VERSION_TLS13 && side->has_finished) {
       /* RFC 8446 §4.6.2: after its Finished a server asks with post-handshake authentication. */
@@ -1310,6 +1335,7 @@ decrypt_record (MtdTls *tls, guint side_index)
     return;
   }
   tls->n_records_decrypted++;
+  side->is_record_decrypted = TRUE;
   set_decrypt_status (tls, MTD_DECRYPT_OK);
   tls->is_decrypting_message = TRUE;
   switch (inner_type) {
@@ -1359,6 +1385,7 @@ static void
 finish_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
+  side->is_record_decrypted = FALSE;
   if (side->is_record_encrypted && side->cipher != NULL)
     decrypt_record (tls, side_index);
   switch (side->record_type) {
@@ -1377,7 +1404,9 @@ finish_record (MtdTls *tls, guint side_index)
     }
     break;
   case RECORD_ALERT:
-    if (side->is_record_encrypted) {
+    if (side->is_record_decrypted) {
+      /* decrypt_record read its level and description */
+    } else if (side->is_record_encrypted) {
       add_alert (tls, side_index, TRUE, 0, 0);
       note_encrypted_record (tls, side, side->record_type, side->record_len);
     } else if (side->n_alert_bytes == 2) {
