@@ -348,8 +348,12 @@ printf '%s\t24412\tderived\t%s\ttls13-presented.pcap\n' "tls13-truncated.pcap" "
 # --------------------------------------------------------------------------
 rm -f "$OUT"/*.err
 chmod 0644 "$OUT"/*
-# Old captures are replaced as a set.
-rm -f "$HERE"/*.pcap "$HERE"/*.pcapng "$HERE"/*.keys
+# Old captures are replaced as a set: the files the last run listed in expected.json (the chain
+# and decryption captures of the other scripts stay).
+if [ -f "$HERE/expected.json" ]; then
+    "$PY" -c 'import json, sys; print("\n".join(n for n in json.load(open(sys.argv[1])) if not n.startswith("_")))' \
+        "$HERE/expected.json" | while read -r name; do rm -f "$HERE/$name" "$HERE/$name.keys"; done
+fi
 cp "$OUT"/* "$HERE"/
 log "writing expected.json"
 "$PY" "$HERE/write_expected.py" --captures "$HERE" --manifest "$MANIFEST" \

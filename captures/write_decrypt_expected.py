@@ -487,9 +487,9 @@ def readme_section(doc, manifest):
             "per frame: `decrypt-tshark-comparison.txt`; exact command lines: the "
             "make-decrypt-captures block of `commands.txt`. Test: `tests/test_decrypt_scenarios.py`.",
             "",
-            "Note: make-captures.sh removes every `*.pcap`/`*.keys` in captures/ before writing "
-            "its own, so run make-decrypt-captures.sh again after it (the wrong key log below is "
-            "made from `tls13-presented.pcap.keys`).",
+            "Note: make-captures.sh rewrites `commands.txt` and makes a new "
+            "`tls13-presented.pcap`, so run make-decrypt-captures.sh again after it (the wrong "
+            "key log below is made from `tls13-presented.pcap.keys`).",
             "",
             "| file | port | how it was made | TLS, cipher suite (ETM) | initial request → client cert "
             "(frames) | later | HTTP (request frame → status frame) |",
