@@ -2004,7 +2004,7 @@ apply_late_auths (MtdTlsFacts *facts)
       }
       if (facts->presented.value != MTD_PRESENTED_YES) {
         g_autofree char *presented_reason = g_strdup_printf (
-            "answered %s (frame %" G_GUINT64_FORMAT ")%s%s", what, late->frame,
+            "answered %s from frame %" G_GUINT64_FORMAT "%s%s", what, late->frame,
             late->presented.reason != NULL ? ": " : "",
             late->presented.reason != NULL ? late->presented.reason : "");
         verdict_copy_into (&facts->presented, &late->presented, presented_reason);
