@@ -21,9 +21,11 @@ typedef enum {
   MTD_ANOMALY_TLS_BAD_CERTIFICATE,  /* a certificate that OpenSSL cannot parse */
   MTD_ANOMALY_TLS_LOST_SYNC,        /* record framing lost after a gap */
   MTD_ANOMALY_TLS_UNEXPECTED_MESSAGE, /* a message out of the RFC's order */
-  MTD_ANOMALY_HTTP_BAD_MESSAGE,     /* a request or response that is not HTTP/1.x */
+  MTD_ANOMALY_HTTP_BAD_MESSAGE,     /* a request or response that is not valid HTTP */
   MTD_ANOMALY_HTTP_TOO_LARGE,       /* a header block or line larger than the cap */
   MTD_ANOMALY_HTTP_TOO_MANY,        /* more exchanges on one connection than the cap */
+  MTD_ANOMALY_HTTP2_BAD_FRAME,      /* an HTTP/2 frame that breaks RFC 9113 framing */
+  MTD_ANOMALY_HTTP2_BAD_HPACK,      /* an HTTP/2 field block that HPACK cannot decode */
   MTD_ANOMALY_COUNT
 } MtdAnomaly;
 

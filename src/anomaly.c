@@ -30,11 +30,18 @@ static const AnomalyText anomaly_texts[MTD_ANOMALY_COUNT] = {
   [MTD_ANOMALY_TLS_LOST_SYNC] = { "tls_lost_sync", "TLS record framing lost after missing bytes" },
   [MTD_ANOMALY_TLS_UNEXPECTED_MESSAGE] = { "tls_unexpected_message",
                                            "a TLS handshake message out of order" },
-  [MTD_ANOMALY_HTTP_BAD_MESSAGE] = { "http_bad_message", "a message that is not valid HTTP/1.x" },
+  [MTD_ANOMALY_HTTP_BAD_MESSAGE] = { "http_bad_message",
+                                     "a request or response that is not valid HTTP" },
   [MTD_ANOMALY_HTTP_TOO_LARGE] = { "http_too_large",
                                    "an HTTP header block larger than the cap" },
   [MTD_ANOMALY_HTTP_TOO_MANY] = { "http_too_many",
                                   "more HTTP exchanges on one connection than the cap" },
+  [MTD_ANOMALY_HTTP2_BAD_FRAME] = { "http2_bad_frame",
+                                    "an HTTP/2 frame that breaks the framing rules; the rest of "
+                                    "that direction is not read" },
+  [MTD_ANOMALY_HTTP2_BAD_HPACK] = { "http2_bad_hpack",
+                                    "an HTTP/2 header block that could not be decompressed; the "
+                                    "rest of that direction is not read" },
 };
 
 const char *

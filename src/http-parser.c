@@ -5,6 +5,11 @@
  * RFC 9110 (§5.5 field values, §5.6.2 tokens, §7.2 Host, §8.6 Content-Length, §9 methods, §15
  * status codes) and RFC 9113 §3.4 (the HTTP/2 connection preface).
  *
+ * The protocol of each direction is decided by its first bytes: a client whose first 24 bytes
+ * are the HTTP/2 preface, and a server whose first 9 bytes are the header of a SETTINGS frame
+ * while the client's may still be the preface, speak HTTP/2, whose frames go to the MtdHttp2
+ * reader (mtd-http2.h); anything else is HTTP/1.x.
+ *
  * Each direction reads one message at a time.  Only the current start line and header section
  * (or chunk-size line, or trailer section) is buffered, in a per-direction GByteArray that is
  * allocated once and reused; bodies are skipped by their framing, never buffered.  Lines are
@@ -16,10 +21,10 @@
 #include <string.h>
 
 #include "mtd-cursor.h"
+#include "mtd-http2.h"
 
 /* RFC 9112 §2.3 leaves size limits to the recipient; these bound the memory of one connection. */
 #define MTD_HTTP_MAX_BLOCK_LEN (64 * 1024) /* start line + header section, trailers, a chunk line */
-#define MTD_HTTP_MAX_STRING_LEN (8 * 1024) /* bytes kept of one stored string */
 #define MTD_HTTP_MAX_PENDING 4096          /* requests still waiting for their response */
 #define MTD_HTTP_VERSION_LEN 8             /* "HTTP/1.1" */
 
@@ -34,6 +39,13 @@ typedef enum {
  * string. */
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define MTD_HTTP_H2_PREFACE_LEN (sizeof h2_preface - 1)
+
+/* What one direction speaks. */
+typedef enum {
+  MTD_HTTP_PROTOCOL_UNDECIDED, /* its first bytes are held back while they may be HTTP/2's */
+  MTD_HTTP_PROTOCOL_HTTP1,
+  MTD_HTTP_PROTOCOL_H2,
+} MtdHttpProtocol;
 
 /* Where one direction is inside its current message. */
 typedef enum {
@@ -119,8 +131,12 @@ struct _MtdHttp {
   gboolean has_noted_too_many;
   gboolean has_noted_too_many_pending;
   gsize n_preface_matched;     /* client bytes held back while they match the h2 preface */
-  gboolean is_preface_possible;
   gboolean is_h2_prior_knowledge;
+  MtdHttpProtocol protocols[2]; /* [0] the client's, [1] the server's */
+  /* The server's first bytes, held back while they may start its HTTP/2 SETTINGS frame. */
+  guint8 server_held[MTD_HTTP2_FRAME_HEADER_LEN];
+  gsize n_server_held;
+  MtdHttp2 *h2;                /* owned; NULL until HTTP/2 is seen */
   GString *value;              /* owned scratch: the field value being assembled; reused */
   GString *field_name;         /* owned scratch: the name of a field being kept */
   const char *const *kept_names; /* borrowed, NULL-terminated, may be NULL */
@@ -134,6 +150,8 @@ void
 mtd_http_keep_headers (MtdHttp *http, const char *const *names)
 {
   http->kept_names = names;
+  if (http->h2 != NULL)
+    mtd_http2_keep_headers (http->h2, names);
 }
 
 void
@@ -151,9 +169,11 @@ mtd_http_exchange_free (MtdHttpExchange *exchange)
   g_free (exchange);
 }
 
-static void
-http_header_free (MtdHttpHeader *header)
+void
+mtd_http_header_free (MtdHttpHeader *header)
 {
+  if (header == NULL)
+    return;
   g_free (header->name);
   g_free (header->value);
   g_free (header);
@@ -277,12 +297,18 @@ stop_direction (MtdHttpDirection *dir)
   dir->phase = MTD_HTTP_PHASE_STOPPED;
 }
 
+/* Nothing more is parsed on the connection, in either protocol. */
 static void
 stop_all (MtdHttp *http)
 {
-  http->is_preface_possible = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (http->protocols); i++)
+    if (http->protocols[i] == MTD_HTTP_PROTOCOL_UNDECIDED)
+      http->protocols[i] = MTD_HTTP_PROTOCOL_HTTP1;
+  http->n_server_held = 0;
   stop_direction (&http->directions[0]);
   stop_direction (&http->directions[1]);
+  if (http->h2 != NULL)
+    mtd_http2_end (http->h2);
 }
 
 /* The bytes cannot be HTTP/1.x: the direction's framing is lost for good. */
@@ -590,7 +616,7 @@ apply_field (MtdHttp *http, const MtdHttpDirection *dir, MtdHttpField field,
     break;
   case MTD_HTTP_FIELD_KEPT: {
     if (fields->kept == NULL)
-      fields->kept = g_ptr_array_new_with_free_func ((GDestroyNotify) http_header_free);
+      fields->kept = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_header_free);
     if (fields->kept->len >= MTD_HTTP_MAX_KEPT_HEADERS) {
       note (http, MTD_ANOMALY_HTTP_TOO_MANY);
       break;
@@ -978,30 +1004,166 @@ direction_feed (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in)
   }
 }
 
-/* Holds back the client's first bytes while they may still be the HTTP/2 preface.  Returns
- * TRUE when the rest of in is HTTP/1.x to parse (the held bytes were parsed first). */
-static gboolean
+static MtdHttpExchange *
+new_h2_exchange (gpointer user_data)
+{
+  return add_exchange (user_data);
+}
+
+static MtdHttp2 *
+ensure_h2 (MtdHttp *http)
+{
+  if (http->h2 == NULL) {
+    http->h2 = mtd_http2_new (http->anomalies, new_h2_exchange, http);
+    mtd_http2_keep_headers (http->h2, http->kept_names);
+  }
+  return http->h2;
+}
+
+/* The server's bytes held while they might start its HTTP/2 preface go where its protocol
+ * says, now that it is decided. */
+static void
+release_server_held (MtdHttp *http)
+{
+  MtdCursor held = mtd_cursor_init (http->server_held, http->n_server_held);
+
+  http->n_server_held = 0;
+  if (mtd_cursor_is_empty (&held))
+    return;
+  if (http->protocols[1] == MTD_HTTP_PROTOCOL_H2)
+    mtd_http2_feed (http->h2, FALSE, &held, http->frame);
+  else
+    direction_feed (http, &http->directions[1], &held);
+}
+
+/* The client's first bytes are not the preface: the connection is HTTP/1.x. */
+static void
+decide_client_http1 (MtdHttp *http)
+{
+  MtdCursor held = mtd_cursor_init ((const guint8 *) h2_preface, http->n_preface_matched);
+
+  http->protocols[0] = MTD_HTTP_PROTOCOL_HTTP1;
+  direction_feed (http, &http->directions[0], &held);
+  switch (http->protocols[1]) {
+  case MTD_HTTP_PROTOCOL_UNDECIDED:
+    http->protocols[1] = MTD_HTTP_PROTOCOL_HTTP1;
+    release_server_held (http);
+    break;
+  case MTD_HTTP_PROTOCOL_H2:
+    /* The server started HTTP/2 to a client that speaks HTTP/1.x: its bytes are not HTTP/1.x
+     * and no request of this client can be read from them. */
+    http->protocols[1] = MTD_HTTP_PROTOCOL_HTTP1;
+    g_clear_pointer (&http->h2, mtd_http2_free);
+    stop_bad (http, &http->directions[1]);
+    break;
+  case MTD_HTTP_PROTOCOL_HTTP1:
+    break;
+  }
+}
+
+/* The client sent the whole preface: both directions speak HTTP/2 from here on. */
+static void
+decide_client_h2 (MtdHttp *http)
+{
+  MtdHttp2 *h2 = ensure_h2 (http);
+
+  http->is_h2_prior_knowledge = TRUE;
+  http->protocols[0] = MTD_HTTP_PROTOCOL_H2;
+  switch (http->protocols[1]) {
+  case MTD_HTTP_PROTOCOL_UNDECIDED:
+    /* RFC 9113 §3.4: "the server connection preface consists of a potentially empty SETTINGS
+     * frame"; whatever the server sent so far is read as HTTP/2 frames. */
+    http->protocols[1] = MTD_HTTP_PROTOCOL_H2;
+    release_server_held (http);
+    break;
+  case MTD_HTTP_PROTOCOL_HTTP1:
+    /* The server's first bytes were no SETTINGS frame, so its frames cannot be found. */
+    if (http->directions[1].phase != MTD_HTTP_PHASE_STOPPED)
+      note (http, MTD_ANOMALY_HTTP2_BAD_FRAME);
+    http->protocols[1] = MTD_HTTP_PROTOCOL_H2;
+    mtd_http2_gap (h2, FALSE);
+    break;
+  case MTD_HTTP_PROTOCOL_H2:
+    break;
+  }
+  stop_direction (&http->directions[0]);
+  stop_direction (&http->directions[1]);
+}
+
+/* Holds back the client's first bytes while they may still be the HTTP/2 preface, and decides
+ * the client's protocol once they match it or stop matching it. */
+static void
 match_preface (MtdHttp *http, MtdCursor *in)
 {
   guint8 byte = 0;
 
   while (http->n_preface_matched < MTD_HTTP_H2_PREFACE_LEN) {
     if (!mtd_cursor_peek_u8 (in, 0, &byte))
-      return FALSE;
+      return;
     if (byte != (guint8) h2_preface[http->n_preface_matched]) {
-      MtdCursor held = mtd_cursor_init ((const guint8 *) h2_preface, http->n_preface_matched);
-      http->is_preface_possible = FALSE;
-      direction_feed (http, &http->directions[0], &held);
-      return TRUE;
+      decide_client_http1 (http);
+      return;
     }
     if (!mtd_cursor_skip (in, 1))
       g_assert_not_reached ();
     http->n_preface_matched++;
   }
-  /* The client speaks HTTP/2 and so will the server: nothing further is HTTP/1.x. */
-  stop_all (http);
-  http->is_h2_prior_knowledge = TRUE;
-  return FALSE;
+  decide_client_h2 (http);
+}
+
+/* RFC 9113 §3.4: the server's preface is a SETTINGS frame that "MUST be the first frame the
+ * server sends", and a server may send it before the client's preface is complete.  Its header
+ * is a length below the initial SETTINGS_MAX_FRAME_SIZE of 2^14, type 0x4, no flags (no ACK)
+ * and stream 0. */
+static gboolean
+is_server_preface_byte (gsize index, guint8 byte)
+{
+  switch (index) {
+  case 1:
+  case 2:
+    return TRUE; /* the low 16 bits of the length, checked whole below */
+  case 3:
+    return byte == 0x04;
+  default:
+    return byte == 0;
+  }
+}
+
+/* Holds back the server's first bytes while the client's protocol is not decided and they may
+ * start the server's HTTP/2 preface.  TRUE when the server's protocol is decided (the held
+ * bytes were passed on), so the rest of in goes where it says. */
+static gboolean
+match_server_preface (MtdHttp *http, MtdCursor *in)
+{
+  guint8 byte = 0;
+
+  while (http->n_server_held < MTD_HTTP2_FRAME_HEADER_LEN) {
+    if (!mtd_cursor_peek_u8 (in, 0, &byte))
+      return FALSE;
+    if (!is_server_preface_byte (http->n_server_held, byte)) {
+      http->protocols[1] = MTD_HTTP_PROTOCOL_HTTP1;
+      release_server_held (http);
+      return TRUE;
+    }
+    if (!mtd_cursor_read_u8 (in, &http->server_held[http->n_server_held]))
+      g_assert_not_reached ();
+    http->n_server_held++;
+  }
+
+  MtdCursor header = mtd_cursor_init (http->server_held, http->n_server_held);
+  guint32 length = 0;
+  if (!mtd_cursor_read_u24 (&header, &length))
+    g_assert_not_reached ();
+  /* RFC 9113 §6.5: a SETTINGS length is a multiple of 6; §4.2: no frame is larger than the
+   * initial SETTINGS_MAX_FRAME_SIZE before SETTINGS say more. */
+  if (length % 6 == 0 && length <= MTD_HTTP2_INITIAL_MAX_FRAME_SIZE) {
+    ensure_h2 (http);
+    http->protocols[1] = MTD_HTTP_PROTOCOL_H2;
+  } else {
+    http->protocols[1] = MTD_HTTP_PROTOCOL_HTTP1;
+  }
+  release_server_held (http);
+  return TRUE;
 }
 
 MtdHttp *
@@ -1013,7 +1175,6 @@ mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges)
   http->max_exchanges = max_exchanges;
   http->exchanges = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
   http->pending = g_array_new (FALSE, FALSE, sizeof (MtdHttpPending));
-  http->is_preface_possible = TRUE;
   http->value = g_string_new (NULL);
   http->field_name = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
@@ -1029,6 +1190,8 @@ mtd_http_free (MtdHttp *http)
 {
   if (http == NULL)
     return;
+  /* The HTTP/2 reader borrows exchanges: it goes first. */
+  mtd_http2_free (http->h2);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     reset_head (&http->directions[i]);
     g_byte_array_unref (http->directions[i].block);
@@ -1050,9 +1213,23 @@ mtd_http_feed (MtdHttp *http, gboolean is_from_client, const guint8 *data, gsize
   g_return_if_fail (data != NULL || len == 0);
 
   http->frame = frame;
-  if (is_from_client && http->is_preface_possible && !match_preface (http, &in))
-    return;
-  direction_feed (http, &http->directions[is_from_client ? 0 : 1], &in);
+  if (is_from_client) {
+    if (http->protocols[0] == MTD_HTTP_PROTOCOL_UNDECIDED)
+      match_preface (http, &in);
+  } else if (http->protocols[1] == MTD_HTTP_PROTOCOL_UNDECIDED) {
+    if (!match_server_preface (http, &in))
+      return;
+  }
+  switch (http->protocols[is_from_client ? 0 : 1]) {
+  case MTD_HTTP_PROTOCOL_UNDECIDED:
+    break; /* all of in is held back */
+  case MTD_HTTP_PROTOCOL_HTTP1:
+    direction_feed (http, &http->directions[is_from_client ? 0 : 1], &in);
+    break;
+  case MTD_HTTP_PROTOCOL_H2:
+    mtd_http2_feed (http->h2, is_from_client, &in, frame);
+    break;
+  }
 }
 
 void
@@ -1061,10 +1238,18 @@ mtd_http_gap (MtdHttp *http, gboolean is_from_client)
   g_return_if_fail (http != NULL);
 
   /* RFC 9112 framing cannot be found again after missing bytes: the next message may start
-   * anywhere, so the direction ends here. */
-  if (is_from_client)
-    http->is_preface_possible = FALSE;
-  stop_direction (&http->directions[is_from_client ? 0 : 1]);
+   * anywhere, so the direction ends here.  In HTTP/2 the frame boundaries and the header
+   * compression state are lost likewise.  A gap before the client's protocol is decided leaves
+   * the server's to its own first bytes. */
+  guint side = is_from_client ? 0 : 1;
+  if (http->protocols[side] == MTD_HTTP_PROTOCOL_UNDECIDED) {
+    http->protocols[side] = MTD_HTTP_PROTOCOL_HTTP1;
+    if (!is_from_client)
+      http->n_server_held = 0;
+  }
+  if (http->protocols[side] == MTD_HTTP_PROTOCOL_H2)
+    mtd_http2_gap (http->h2, is_from_client);
+  stop_direction (&http->directions[side]);
 }
 
 void
@@ -1081,6 +1266,13 @@ mtd_http_is_h2_prior_knowledge (const MtdHttp *http)
 {
   g_return_val_if_fail (http != NULL, FALSE);
   return http->is_h2_prior_knowledge;
+}
+
+gboolean
+mtd_http_is_h2 (const MtdHttp *http)
+{
+  g_return_val_if_fail (http != NULL, FALSE);
+  return http->protocols[0] == MTD_HTTP_PROTOCOL_H2 || http->protocols[1] == MTD_HTTP_PROTOCOL_H2;
 }
 
 const GPtrArray *
@@ -1126,4 +1318,24 @@ mtd_http_looks_like_request (const guint8 *data, gsize len)
       return TRUE;
   }
   return FALSE;
+}
+
+gboolean
+mtd_http_looks_like_start (const guint8 *data, gsize len, gboolean is_from_client)
+{
+  MtdCursor in = mtd_cursor_init (data, len);
+  if (is_from_client) {
+    gsize n_compared = MIN (len, MTD_HTTP_H2_PREFACE_LEN);
+    const guint8 *start = NULL;
+    return mtd_http_looks_like_request (data, len)
+           || (n_compared >= 4 && mtd_cursor_read_bytes (&in, n_compared, &start)
+               && memcmp (start, h2_preface, n_compared) == 0);
+  }
+  /* RFC 9113 §4.1 frame header: length (24), type (8), flags (8), R + stream id (32); the
+   * server preface's SETTINGS (type 0x4) is not an ACK and is on stream 0 (§6.5). */
+  guint32 frame_len = 0, stream_id = 0;
+  guint8 type = 0, flags = 0;
+  return mtd_cursor_read_u24 (&in, &frame_len) && mtd_cursor_read_u8 (&in, &type)
+         && mtd_cursor_read_u8 (&in, &flags) && mtd_cursor_read_u32 (&in, &stream_id)
+         && type == 0x4 && (flags & 0x1) == 0 && stream_id == 0 && frame_len % 6 == 0;
 }

@@ -1,19 +1,25 @@
-/* test-http.c: unit tests of the incremental HTTP/1.x parser (mtd-http.h).
+/* test-http.c: unit tests of the incremental HTTP/1.x and HTTP/2 parser (mtd-http.h).
  *
- * Follows RFC 9112 (message framing), RFC 9110 (fields, status codes) and RFC 9113 §3.4 (the
- * HTTP/2 preface).  Each case is a list of stream segments, each fed as one call with its own
- * frame number (1000 + its 1-based index), and the exchanges that must come out.  Every case is
- * fed whole, one byte at a time and in random pieces, each of which must give the expected
- * result; and cut at every byte, where an exchange's request (or response) must be there exactly
- * when the segment that ends its head was fed in full.
+ * Follows RFC 9112 (message framing), RFC 9110 (fields, status codes), RFC 9113 (HTTP/2: §3.4
+ * the preface, §4 frames, §6 frame definitions, §8 messages) and RFC 7541 (HPACK).  Each case is
+ * a list of stream segments, each fed as one call with its own frame number (1000 + its 1-based
+ * index), and the exchanges that must come out.  Every case is fed whole, one byte at a time and
+ * in random pieces, each of which must give the expected result; and cut at every byte, where an
+ * exchange's request (or response) must be there exactly when the segment that ends its head was
+ * fed in full.  HTTP/2 cases build their segments when the tests start: field blocks are
+ * compressed with nghttp2's deflater, one per side as a real peer would, and framed by hand.
  */
+#include <malloc.h>
 #include <string.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include "mtd-http.h"
+#include "mtd-http2.h"
 
 #define FRAME_BASE 1000
 #define DEFAULT_MAX_EXCHANGES 16
-#define MAX_SEGMENTS 12
+#define MAX_SEGMENTS 16
 #define MAX_EXPECTED 6
 #define HEAD_CAP (64 * 1024)
 #define STRING_CAP (8 * 1024)
@@ -45,7 +51,12 @@ typedef struct {
   const char *location;
   guint request_seg; /* 1-based segment whose last byte ends the request head; 0: none */
   guint status_seg;  /* likewise for the final response head */
+  const char *kept_name;  /* the one kept request header (KEPT_NAMES), or NULL for none */
+  const char *kept_value;
 } Expected;
+
+/* The request fields every case keeps. */
+static const char *const kept_names[] = { "X-ARR-ClientCert", NULL };
 
 typedef struct {
   const char *name;
@@ -56,8 +67,11 @@ typedef struct {
   guint n_bad;
   guint n_too_large;
   guint n_too_many;
+  guint n_bad_frame;
+  guint n_bad_hpack;
   gboolean is_h2;
   gboolean has_head_inside_segment; /* a head ends before its segment does: no cut checks */
+  guint cut_stride; /* cut only every this many bytes and near segment ends (0: every byte) */
 } Case;
 
 static const Case cases[] = {
@@ -238,6 +252,19 @@ static const Case cases[] = {
                   SEG (C, "\x00\x00\x00\x04\x00\x00\x00\x00\x00"),
                   SEG (S, "\x00\x00\x00\x04\x00\x00\x00\x00\x00") },
     .is_h2 = TRUE },
+  /* A server that starts with an HTTP/2 SETTINGS frame to a client that then speaks HTTP/1.x:
+   * the server's bytes are not HTTP/1.x. */
+  { .name = "server-settings-then-http1",
+    .segments = { SEG (S, "\x00\x00\x00\x04\x00\x00\x00\x00\x00"),
+                  SEG (C, "GET / HTTP/1.1\r\nHost: a\r\n\r\n") },
+    .exchanges = { { "GET", "a", "/", "HTTP/1.1", 0, NULL, 2, 0 } },
+    .n_bad = 1 },
+  /* Server bytes that start like a SETTINGS frame but are not one are HTTP/1.x's. */
+  { .name = "server-almost-settings",
+    .segments = { SEG (S, "\x00\x00\x00\x04\x01"),
+                  SEG (C, "GET / HTTP/1.1\r\nHost: a\r\n\r\n") },
+    .exchanges = { { "GET", "a", "/", "HTTP/1.1", 0, NULL, 2, 0 } },
+    .n_bad = 1 },
   { .name = "put-starts-like-preface",
     .segments = { SEG (C, "PUT /p HTTP/1.1\r\nHost: p\r\nContent-Length: 0\r\n\r\n"),
                   SEG (C, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") },
@@ -472,6 +499,7 @@ run_case (const Case *test, gsize cut_len, FeedMode mode, MtdAnomalyCounts *coun
           guint *n_complete)
 {
   MtdHttp *http = mtd_http_new (counts, case_max_exchanges (test));
+  mtd_http_keep_headers (http, kept_names);
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   gsize offset = 0;
 
@@ -503,6 +531,15 @@ assert_exchange (const MtdHttpExchange *exchange, const Expected *expected, guin
     g_assert_cmpstr (exchange->path, ==, expected->path);
     g_assert_cmpstr (exchange->version, ==, expected->version);
     g_assert_cmpuint (exchange->request_frame, ==, FRAME_BASE + expected->request_seg);
+    if (expected->kept_name != NULL) {
+      g_assert_nonnull (exchange->request_headers);
+      g_assert_cmpuint (exchange->request_headers->len, ==, 1);
+      const MtdHttpHeader *header = g_ptr_array_index (exchange->request_headers, 0);
+      g_assert_cmpstr (header->name, ==, expected->kept_name);
+      g_assert_cmpstr (header->value, ==, expected->kept_value);
+    } else {
+      g_assert_null (exchange->request_headers);
+    }
   } else {
     g_assert_null (exchange->method);
     g_assert_null (exchange->host);
@@ -533,6 +570,10 @@ assert_anomalies (const MtdAnomalyCounts *counts, const Case *test)
       expected = test->n_too_large;
     else if (i == MTD_ANOMALY_HTTP_TOO_MANY)
       expected = test->n_too_many;
+    else if (i == MTD_ANOMALY_HTTP2_BAD_FRAME)
+      expected = test->n_bad_frame;
+    else if (i == MTD_ANOMALY_HTTP2_BAD_HPACK)
+      expected = test->n_bad_hpack;
     g_assert_cmpuint (counts->counts[i], ==, expected);
   }
 }
@@ -554,8 +595,22 @@ test_case_full (gconstpointer data)
       assert_exchange (g_ptr_array_index (exchanges, i), &test->exchanges[i], n_complete);
     g_assert_cmpuint (mtd_http_n_dropped (http), ==, test->n_dropped);
     g_assert_cmpint (mtd_http_is_h2_prior_knowledge (http), ==, test->is_h2);
+    g_assert_cmpint (mtd_http_is_h2 (http), ==, test->is_h2);
     assert_anomalies (&counts, test);
   }
+}
+
+/* Is the cut within a frame header's length of a segment's end? */
+static gboolean
+is_near_segment_end (const Case *test, gsize cut_len)
+{
+  gsize end = 0;
+  for (gsize i = 0; i < MAX_SEGMENTS && test->segments[i].kind != END; i++) {
+    end += test->segments[i].len;
+    if (cut_len + MTD_HTTP2_FRAME_HEADER_LEN >= end && cut_len <= end + MTD_HTTP2_FRAME_HEADER_LEN)
+      return TRUE;
+  }
+  return FALSE;
 }
 
 /* Cut at every byte: an exchange exists once the segment ending its first head was fed in full,
@@ -566,7 +621,8 @@ test_case_cuts (gconstpointer data)
   const Case *test = data;
   gsize total = case_total_len (test);
   gsize n_expected = case_n_expected (test);
-  gboolean has_anomaly = test->n_bad + test->n_too_large + test->n_too_many > 0;
+  gboolean has_anomaly = test->n_bad + test->n_too_large + test->n_too_many + test->n_bad_frame
+                         + test->n_bad_hpack > 0;
 
   for (gsize i = 1; i < n_expected; i++) {
     const Expected *before = &test->exchanges[i - 1];
@@ -575,6 +631,8 @@ test_case_cuts (gconstpointer data)
                       expected->request_seg ? expected->request_seg : expected->status_seg);
   }
   for (gsize cut_len = 0; cut_len <= total; cut_len++) {
+    if (test->cut_stride > 1 && cut_len % test->cut_stride != 0 && !is_near_segment_end (test, cut_len))
+      continue;
     MtdAnomalyCounts counts = { { 0 } };
     guint n_complete = 0;
     g_autoptr (MtdHttp) http = run_case (test, cut_len, FEED_WHOLE, &counts, &n_complete);
@@ -951,6 +1009,994 @@ test_looks_like_request (void)
   g_assert_false (mtd_http_looks_like_request (NULL, 0));
 }
 
+/* RFC 9113 §3.4: the client's preface (whole or its first bytes) or, from the server, a SETTINGS
+ * frame header on stream 0 that is not an ACK. */
+static void
+test_looks_like_start (void)
+{
+  static const struct {
+    const char *bytes;
+    gsize len;
+    gboolean is_from_client;
+    gboolean is_start;
+  } vectors[] = {
+    { "GET / HTTP/1.1\r\n", 16, TRUE, TRUE },
+    { "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24, TRUE, TRUE },
+    { "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4", 28, TRUE, TRUE },
+    { "PRI ", 4, TRUE, TRUE },
+    { "PRI", 3, TRUE, FALSE },
+    { "PRI * HTTP/1.1", 14, TRUE, FALSE },
+    { "\x16\x03\x01\x00", 4, TRUE, FALSE },
+    { "\0\0\x12\x04\0\0\0\0\0", 9, FALSE, TRUE },   /* SETTINGS, 3 settings */
+    { "\0\0\0\x04\0\0\0\0\0", 9, FALSE, TRUE },     /* empty SETTINGS */
+    { "\0\0\0\x04\x01\0\0\0\0", 9, FALSE, FALSE },  /* an ACK is not a preface */
+    { "\0\0\x06\x04\0\0\0\0\x01", 9, FALSE, FALSE }, /* stream 1 */
+    { "\0\0\x07\x04\0\0\0\0\0", 9, FALSE, FALSE },  /* not a multiple of 6 */
+    { "\0\0\x06\x01\0\0\0\0\0", 9, FALSE, FALSE },  /* HEADERS */
+    { "\0\0\0\x04\0\0\0\0", 8, FALSE, FALSE },       /* cut short */
+    { "GET / HTTP/1.1\r\n", 16, FALSE, FALSE },      /* the server does not send requests */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (vectors); i++)
+    g_assert_cmpint (mtd_http_looks_like_start ((const guint8 *) vectors[i].bytes, vectors[i].len,
+                                                vectors[i].is_from_client),
+                     ==, vectors[i].is_start);
+  g_assert_false (mtd_http_looks_like_start (NULL, 0, TRUE));
+  g_assert_false (mtd_http_looks_like_start (NULL, 0, FALSE));
+}
+
+/* ---- HTTP/2 -------------------------------------------------------------------------------- */
+
+/* RFC 9113 §3.4: the client connection preface. */
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/* RFC 9113 §6 frame types and flags, §6.5.2 settings. */
+enum {
+  H2_DATA = 0x0,
+  H2_HEADERS = 0x1,
+  H2_PRIORITY = 0x2,
+  H2_RST_STREAM = 0x3,
+  H2_SETTINGS = 0x4,
+  H2_PUSH_PROMISE = 0x5,
+  H2_PING = 0x6,
+  H2_GOAWAY = 0x7,
+  H2_WINDOW_UPDATE = 0x8,
+  H2_CONTINUATION = 0x9,
+};
+enum {
+  H2_END_STREAM = 0x01,
+  H2_ACK = 0x01,
+  H2_END_HEADERS = 0x04,
+  H2_PADDED = 0x08,
+  H2_PRIORITY_FLAG = 0x20,
+};
+enum {
+  H2_SETTINGS_HEADER_TABLE_SIZE = 0x1,
+  H2_SETTINGS_MAX_FRAME_SIZE = 0x5,
+};
+
+/* Builds the segments of an HTTP/2 case: each side compresses with its own deflater, as a
+ * peer does, so later blocks refer to the dynamic table earlier ones filled. */
+typedef struct {
+  Case *test;                        /* owned; its segments point into buffers */
+  GPtrArray *buffers;                /* GByteArray*, owned, one per segment */
+  nghttp2_hd_deflater *deflaters[2]; /* owned: [0] the client's, [1] the server's */
+  guint n_segments;
+} H2Builder;
+
+static void
+h2_builder_free (H2Builder *builder)
+{
+  g_free (builder->test);
+  g_ptr_array_unref (builder->buffers);
+  for (guint i = 0; i < 2; i++)
+    nghttp2_hd_deflate_del (builder->deflaters[i]);
+  g_free (builder);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (H2Builder, h2_builder_free)
+
+static GByteArray *
+current (H2Builder *b)
+{
+  g_assert_cmpuint (b->n_segments, >, 0);
+  return g_ptr_array_index (b->buffers, b->n_segments - 1);
+}
+
+static gboolean
+is_current_client (H2Builder *b)
+{
+  return b->test->segments[b->n_segments - 1].kind == C;
+}
+
+/* Starts a segment of kind C, S, GAP_C or GAP_S. */
+static void
+seg (H2Builder *b, SegmentKind kind)
+{
+  g_assert_cmpuint (b->n_segments, <, MAX_SEGMENTS - 1);
+  b->test->segments[b->n_segments].kind = kind;
+  g_ptr_array_add (b->buffers, g_byte_array_new ());
+  b->n_segments++;
+}
+
+static void
+put_bytes (H2Builder *b, const void *bytes, gsize len)
+{
+  g_byte_array_append (current (b), bytes, (guint) len);
+}
+
+static void
+put_preface (H2Builder *b)
+{
+  put_bytes (b, h2_preface, sizeof h2_preface - 1);
+}
+
+/* RFC 9113 §4.1: Length (24), Type (8), Flags (8), Reserved (1), Stream Identifier (31). */
+static void
+put_frame_header (H2Builder *b, guint32 len, guint8 type, guint8 flags, guint32 stream)
+{
+  const guint8 header[] = { (guint8) (len >> 16), (guint8) (len >> 8), (guint8) len, type, flags,
+                            (guint8) (stream >> 24), (guint8) (stream >> 16),
+                            (guint8) (stream >> 8), (guint8) stream };
+  put_bytes (b, header, sizeof header);
+}
+
+static void
+put_frame (H2Builder *b, guint8 type, guint8 flags, guint32 stream, const void *payload,
+           gsize len)
+{
+  put_frame_header (b, (guint32) len, type, flags, stream);
+  if (len > 0)
+    put_bytes (b, payload, len);
+}
+
+/* A SETTINGS frame of (identifier, value) pairs ending with identifier 0. */
+static void
+put_settings (H2Builder *b, const guint32 *pairs)
+{
+  g_autoptr (GByteArray) payload = g_byte_array_new ();
+  for (gsize i = 0; pairs != NULL && pairs[i] != 0; i += 2) {
+    const guint8 setting[] = { (guint8) (pairs[i] >> 8), (guint8) pairs[i],
+                               (guint8) (pairs[i + 1] >> 24), (guint8) (pairs[i + 1] >> 16),
+                               (guint8) (pairs[i + 1] >> 8), (guint8) pairs[i + 1] };
+    g_byte_array_append (payload, setting, sizeof setting);
+  }
+  put_frame (b, H2_SETTINGS, 0, 0, payload->data, payload->len);
+}
+
+static void
+put_settings_ack (H2Builder *b)
+{
+  put_frame (b, H2_SETTINGS, H2_ACK, 0, NULL, 0);
+}
+
+/* Compresses name, value pairs (NULL-terminated) with the current side's deflater. */
+static GByteArray *
+encode (H2Builder *b, const char *const *fields)
+{
+  g_autoptr (GArray) nva = g_array_new (FALSE, FALSE, sizeof (nghttp2_nv));
+  nghttp2_hd_deflater *deflater = b->deflaters[is_current_client (b) ? 0 : 1];
+
+  for (gsize i = 0; fields[i] != NULL; i += 2) {
+    nghttp2_nv nv = { (guint8 *) fields[i], (guint8 *) fields[i + 1], strlen (fields[i]),
+                      strlen (fields[i + 1]), NGHTTP2_NV_FLAG_NONE };
+    g_array_append_val (nva, nv);
+  }
+  gsize bound = nghttp2_hd_deflate_bound (deflater, (nghttp2_nv *) nva->data, nva->len);
+  GByteArray *block = g_byte_array_sized_new ((guint) bound);
+  g_byte_array_set_size (block, (guint) bound);
+  ssize_t len = nghttp2_hd_deflate_hd (deflater, block->data, bound, (nghttp2_nv *) nva->data,
+                                       nva->len);
+  g_assert_cmpint (len, >=, 0);
+  g_byte_array_set_size (block, (guint) len);
+  return block;
+}
+
+/* One HEADERS frame with END_HEADERS carrying a whole field block. */
+static void
+put_headers (H2Builder *b, guint32 stream, guint8 flags, const char *const *fields)
+{
+  g_autoptr (GByteArray) block = encode (b, fields);
+  put_frame (b, H2_HEADERS, flags | H2_END_HEADERS, stream, block->data, block->len);
+}
+
+static void
+put_data (H2Builder *b, guint32 stream, guint8 flags, const char *text)
+{
+  put_frame (b, H2_DATA, flags, stream, text, strlen (text));
+}
+
+/* The usual start: the client's preface and SETTINGS, the server's SETTINGS and both ACKs. */
+static void
+put_handshake (H2Builder *b)
+{
+  seg (b, C);
+  put_preface (b);
+  put_settings (b, NULL);
+  seg (b, S);
+  put_settings (b, NULL);
+  put_settings_ack (b);
+}
+
+static const char *const get_a[] = { ":method", "GET", ":scheme", "https", ":path", "/a",
+                                     ":authority", "example.com", NULL };
+static const char *const get_b[] = { ":method", "GET", ":scheme", "https", ":path", "/b",
+                                     ":authority", "example.com", NULL };
+static const char *const status_200[] = { ":status", "200", "content-type", "text/plain", NULL };
+static const char *const status_404[] = { ":status", "404", NULL };
+
+static void
+build_handshake_only (H2Builder *b)
+{
+  put_handshake (b);
+}
+
+static void
+build_get_200 (H2Builder *b)
+{
+  static const char *const request[] = {
+    ":method", "GET", ":scheme", "https", ":path", "/index.html", ":authority", "example.com",
+    "user-agent", "t/1", "x-arr-clientcert", "MIIBsz", NULL
+  };
+  static const guint8 ping[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+  static const guint8 goaway[8] = { 0, 0, 0, 1, 0, 0, 0, 0 };
+  static const guint8 window[4] = { 0, 0, 0x10, 0 };
+
+  put_handshake (b);
+  seg (b, C);
+  put_settings_ack (b);
+  put_frame (b, H2_WINDOW_UPDATE, 0, 0, window, sizeof window);
+  put_headers (b, 1, H2_END_STREAM, request);
+  seg (b, S);
+  put_headers (b, 1, 0, status_200);
+  seg (b, S);
+  /* §4.1: "Implementations MUST ignore and discard frames of unknown types". */
+  put_frame (b, 0xfa, 0xff, 0, "unknown", 7);
+  put_data (b, 1, H2_END_STREAM, "hello");
+  put_frame (b, H2_PING, 0, 0, ping, sizeof ping);
+  put_frame (b, H2_GOAWAY, 0, 0, goaway, sizeof goaway);
+}
+
+static void
+build_concurrent (H2Builder *b)
+{
+  static const char *const get_c[] = { ":method", "GET", ":scheme", "https", ":path", "/c",
+                                       ":authority", "example.com", NULL };
+  static const char *const found[] = { ":status", "302", "location", "https://example.com/login",
+                                       "location", "https://other.example/", NULL };
+
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_404);
+  seg (b, S);
+  put_headers (b, 1, 0, found);
+  seg (b, S);
+  put_data (b, 1, H2_END_STREAM, "");
+  seg (b, C);
+  put_headers (b, 5, H2_END_STREAM, get_c);
+  seg (b, S);
+  put_headers (b, 5, H2_END_STREAM, status_200);
+}
+
+/* HEADERS with PADDED and PRIORITY (RFC 9113 §6.2): Pad Length, the priority fields, the block,
+ * then padding; a padded response and padded DATA; a PRIORITY frame. */
+static void
+put_padded_headers (H2Builder *b, guint32 stream, guint8 flags, const char *const *fields,
+                    guint8 pad_len, gboolean has_priority)
+{
+  g_autoptr (GByteArray) block = encode (b, fields);
+  static const guint8 priority[5] = { 0x80, 0, 0, 0, 0, };
+  static const guint8 padding[255] = { 0 };
+  gsize len = 1 + (has_priority ? sizeof priority : 0) + block->len + pad_len;
+
+  put_frame_header (b, (guint32) len, H2_HEADERS,
+                    flags | H2_PADDED | (has_priority ? H2_PRIORITY_FLAG : 0), stream);
+  put_bytes (b, &pad_len, 1);
+  if (has_priority)
+    put_bytes (b, priority, sizeof priority);
+  put_bytes (b, block->data, block->len);
+  put_bytes (b, padding, pad_len);
+}
+
+static void
+build_padded_priority (H2Builder *b)
+{
+  static const guint8 priority[5] = { 0, 0, 0, 1, 200 };
+  static const guint8 padded_data[] = { 3, 'o', 'k', 0, 0, 0 };
+
+  put_handshake (b);
+  seg (b, C);
+  put_frame (b, H2_PRIORITY, 0, 3, priority, sizeof priority);
+  put_padded_headers (b, 1, H2_END_STREAM | H2_END_HEADERS, get_a, 7, TRUE);
+  seg (b, S);
+  put_padded_headers (b, 1, H2_END_HEADERS, status_200, 0, FALSE);
+  seg (b, S);
+  put_frame (b, H2_DATA, H2_PADDED | H2_END_STREAM, 1, padded_data, sizeof padded_data);
+  seg (b, C);
+  put_padded_headers (b, 3, H2_END_STREAM | H2_END_HEADERS, get_b, 255, TRUE);
+  seg (b, S);
+  put_padded_headers (b, 3, H2_END_HEADERS | H2_END_STREAM, status_404, 1, FALSE);
+}
+
+/* A field block in HEADERS and CONTINUATION frames (RFC 9113 §6.10), each in its own segment;
+ * the response's in one segment. */
+static void
+build_continuation (H2Builder *b)
+{
+  static const char *const request[] = {
+    ":method", "GET", ":scheme", "https", ":path", "/split/path/that/is/long",
+    ":authority", "split.example", "x-arr-clientcert", "MIIBcontinued", "accept", "*/*", NULL
+  };
+  put_handshake (b);
+  seg (b, C);
+  g_autoptr (GByteArray) block = encode (b, request);
+  gsize third = block->len / 3;
+  put_frame (b, H2_HEADERS, H2_END_STREAM, 1, block->data, third);
+  seg (b, C);
+  put_frame (b, H2_CONTINUATION, 0, 1, block->data + third, third);
+  seg (b, C);
+  put_frame (b, H2_CONTINUATION, 0, 1, NULL, 0);
+  put_frame (b, H2_CONTINUATION, H2_END_HEADERS, 1, block->data + 2 * third,
+             block->len - 2 * third);
+  seg (b, S);
+  g_autoptr (GByteArray) response = encode (b, status_404);
+  put_frame (b, H2_HEADERS, H2_END_STREAM, 1, response->data, 1);
+  put_frame (b, H2_CONTINUATION, H2_END_HEADERS, 1, response->data + 1, response->len - 1);
+}
+
+/* DATA payloads are skipped by length: bytes that look like frames inside them are not read,
+ * and a frame larger than 2^14 is accepted once the receiver's SETTINGS allow it (§4.2). */
+static void
+build_large_data (H2Builder *b)
+{
+  static const char *const post[] = { ":method", "POST", ":scheme", "https", ":path", "/upload",
+                                      ":authority", "up.example", NULL };
+  static const char *const created[] = { ":status", "201", NULL };
+  static const guint32 big_frames[] = { H2_SETTINGS_MAX_FRAME_SIZE, 65536, 0 };
+  g_autoptr (GByteArray) body = g_byte_array_new ();
+
+  for (guint i = 0; i < 60000; i++)
+    g_byte_array_append (body, (const guint8 *) (i % 9 == 0 ? "\x01" : "\x00"), 1);
+  seg (b, C);
+  put_preface (b);
+  put_settings (b, NULL);
+  seg (b, S);
+  put_settings (b, big_frames);
+  seg (b, C);
+  put_headers (b, 1, 0, post);
+  seg (b, C);
+  put_frame (b, H2_DATA, H2_END_STREAM, 1, body->data, body->len);
+  seg (b, S);
+  put_headers (b, 1, 0, created);
+  seg (b, S);
+  put_frame (b, H2_DATA, H2_END_STREAM, 1, body->data, 16384);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_200);
+}
+
+/* RFC 9113 §8.1: interim 1xx responses come before the final one. */
+static void
+build_100_continue (H2Builder *b)
+{
+  static const char *const put[] = { ":method", "PUT", ":scheme", "https", ":path", "/upload",
+                                     ":authority", "up.example", "expect", "100-continue", NULL };
+  static const char *const status_100[] = { ":status", "100", NULL };
+  static const char *const status_103[] = { ":status", "103", "link", "</s.css>; rel=preload",
+                                            NULL };
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, 0, put);
+  seg (b, S);
+  put_headers (b, 1, 0, status_100);
+  seg (b, C);
+  put_data (b, 1, H2_END_STREAM, "data");
+  seg (b, S);
+  put_headers (b, 1, 0, status_103);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_404);
+}
+
+/* The server's SETTINGS can come before the client's preface (RFC 9113 §3.4: "the server
+ * connection preface ... MUST be the first frame the server sends"). */
+static void
+build_server_first (H2Builder *b)
+{
+  static const guint32 table[] = { H2_SETTINGS_HEADER_TABLE_SIZE, 8192, 0 };
+  seg (b, S);
+  put_settings (b, table);
+  seg (b, C);
+  put_preface (b);
+  put_settings (b, NULL);
+  seg (b, S);
+  put_settings_ack (b);
+  seg (b, C);
+  put_settings_ack (b);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* ... or in the middle of it, and the server's SETTINGS frame in two pieces. */
+static void
+build_server_mid_preface (H2Builder *b)
+{
+  static const guint32 frames[] = { H2_SETTINGS_MAX_FRAME_SIZE, 20000, 0 };
+  seg (b, C);
+  put_bytes (b, h2_preface, 16);
+  seg (b, S);
+  put_settings (b, frames);
+  GByteArray *whole = current (b);
+  seg (b, S);
+  put_bytes (b, whole->data + 5, whole->len - 5);
+  g_byte_array_set_size (whole, 5);
+  seg (b, C);
+  put_bytes (b, h2_preface + 16, sizeof h2_preface - 1 - 16);
+  put_settings (b, NULL);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* The server's SETTINGS went out before the client's preface and the parser was started at the
+ * preface (as for decrypted TLS): the server's first frame seen is its SETTINGS ACK. */
+static void
+build_server_preface_missed (H2Builder *b)
+{
+  seg (b, C);
+  put_preface (b);
+  put_settings (b, NULL);
+  seg (b, S);
+  put_settings_ack (b);
+  seg (b, C);
+  put_settings_ack (b);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* h2c with prior knowledge to a server that only speaks HTTP/1.1: neither side's bytes after
+ * the preface are HTTP/2 frames. */
+static void
+build_http1_after_preface (H2Builder *b)
+{
+  static const char request[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  static const char response[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+  seg (b, C);
+  put_preface (b);
+  put_bytes (b, request, sizeof request - 1);
+  seg (b, S);
+  put_bytes (b, response, sizeof response - 1);
+}
+
+/* Frames after a good start that break the framing: a CONTINUATION without a block. */
+static void
+build_stray_continuation (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, C);
+  put_frame (b, H2_CONTINUATION, H2_END_HEADERS, 1, "\x82", 1);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* A frame header that claims 16 MB under the initial SETTINGS_MAX_FRAME_SIZE. */
+static void
+build_lying_length (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_frame_header (b, 0xffffff, H2_HEADERS, H2_END_HEADERS, 1);
+  put_bytes (b, "\x82\x87\x84", 3);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* A request field block over 64 KiB: its fields are not kept, but the table it fills is used by
+ * the next request, whose kept header is an index into it. */
+static void
+build_block_too_large (H2Builder *b)
+{
+  g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  /* '~' has a 13-bit Huffman code, so the deflater sends these values as they are. */
+  g_autofree char *pad = g_strnfill (2000, '~');
+  static const char *const after[] = { ":method", "GET", ":scheme", "https", ":path", "/after",
+                                       ":authority", "big.example", "x-arr-clientcert",
+                                       "MIIBig", NULL };
+  static const char *const status_431[] = { ":status", "431", NULL };
+
+  const char *const head[] = { ":method", "GET", ":scheme", "https", ":path", "/big",
+                               ":authority", "big.example" };
+  for (gsize i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (fields, g_strdup (head[i]));
+  for (guint i = 0; i < 40; i++) {
+    g_ptr_array_add (fields, g_strdup_printf ("x-pad-%u", i));
+    g_ptr_array_add (fields, g_strdup_printf ("%u%s", i, pad));
+  }
+  g_ptr_array_add (fields, g_strdup ("x-arr-clientcert"));
+  g_ptr_array_add (fields, g_strdup ("MIIBig"));
+  g_ptr_array_add (fields, NULL);
+
+  put_handshake (b);
+  seg (b, C);
+  g_autoptr (GByteArray) block = encode (b, (const char *const *) fields->pdata);
+  g_assert_cmpuint (block->len, >, MTD_HTTP2_MAX_BLOCK_LEN);
+  for (gsize at = 0; at < block->len; at += 16384) {
+    gsize len = MIN (16384, block->len - at);
+    gboolean is_last = at + len == block->len;
+    put_frame (b, at == 0 ? H2_HEADERS : H2_CONTINUATION,
+               (at == 0 ? H2_END_STREAM : 0) | (is_last ? H2_END_HEADERS : 0), 1,
+               block->data + at, len);
+  }
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_431);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, after);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_200);
+}
+
+/* A gap ends the direction: the client's next request is not read, the responses to what was
+ * read still are. */
+static void
+build_gap_client (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, GAP_C);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_200);
+}
+
+static void
+build_gap_server (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, GAP_S);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+}
+
+/* RFC 7541 §6.1: index 0 is not a valid index: decoding fails, and so does all that direction
+ * could say after it. */
+static void
+build_bad_hpack (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, C);
+  put_frame (b, H2_HEADERS, H2_END_HEADERS | H2_END_STREAM, 3, "\x80", 1);
+  put_headers (b, 5, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* RFC 9113 §6.4: RST_STREAM ends a stream without its response. */
+static void
+build_rst_stream (H2Builder *b)
+{
+  static const guint8 refused[4] = { 0, 0, 0, 0x7 };
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  put_frame (b, H2_RST_STREAM, 0, 1, refused, sizeof refused);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_404);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_200);
+}
+
+/* RFC 9113 §6.6: a PUSH_PROMISE block is decoded with the server's table (the final response
+ * refers to what it added); the pushed response is no exchange. */
+static void
+build_push_promise (H2Builder *b)
+{
+  static const char *const promised[] = { ":method", "GET", ":scheme", "https", ":path",
+                                          "/style.css", ":authority", "example.com",
+                                          "x-pushed-by", "server.example", NULL };
+  static const char *const pushed[] = { ":status", "200", "x-pushed-by", "server.example",
+                                        NULL };
+  static const char *const final[] = { ":status", "200", "x-pushed-by", "server.example",
+                                       "location", "/moved", NULL };
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  g_autoptr (GByteArray) block = encode (b, promised);
+  const guint8 fixed[] = { 2, 0, 0, 0, 2 }; /* Pad Length 2, Promised Stream ID 2 */
+  put_frame_header (b, (guint32) (sizeof fixed + block->len + 2), H2_PUSH_PROMISE,
+                    H2_PADDED | H2_END_HEADERS, 1);
+  put_bytes (b, fixed, sizeof fixed);
+  put_bytes (b, block->data, block->len);
+  put_bytes (b, "\0\0", 2);
+  seg (b, S);
+  put_headers (b, 2, H2_END_STREAM, pushed);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, final);
+}
+
+static void
+build_max_exchanges (H2Builder *b)
+{
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, status_404);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+}
+
+/* RFC 7541 §4.2, §6.3: after the client announces a 64 KiB table the server's encoder grows its
+ * table with a Dynamic Table Size Update and fills it past the initial 4096 octets. */
+static void
+build_table_size (H2Builder *b, guint32 announced)
+{
+  const guint32 table[] = { H2_SETTINGS_HEADER_TABLE_SIZE, announced, 0 };
+  g_autofree char *big = g_strnfill (3000, 'v');
+  const char *const response[] = { ":status", "200", "x-one", big, "x-two", big, NULL };
+
+  seg (b, C);
+  put_preface (b);
+  put_settings (b, table);
+  seg (b, S);
+  put_settings (b, NULL);
+  put_settings_ack (b);
+  if (nghttp2_hd_deflate_change_table_size (b->deflaters[1], announced) != 0)
+    g_assert_not_reached ();
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, response);
+  seg (b, C);
+  put_headers (b, 3, H2_END_STREAM, get_b);
+  seg (b, S);
+  put_headers (b, 3, H2_END_STREAM, response);
+}
+
+static void
+build_table_size_64k (H2Builder *b)
+{
+  build_table_size (b, MTD_HTTP2_MAX_TABLE_SIZE);
+}
+
+/* More than the cap: the inflater keeps the cap and cannot follow the encoder past it. */
+static void
+build_table_size_over_cap (H2Builder *b)
+{
+  build_table_size (b, 1024 * 1024);
+}
+
+/* RFC 9113 §8.3.1: without :authority the host field names the host; fields after the block
+ * ends (trailers, §8.1) make no new exchange. */
+static void
+build_host_and_trailers (H2Builder *b)
+{
+  static const char *const request[] = { ":method", "POST", ":scheme", "http", ":path", "/rpc",
+                                         "host", "legacy.example", "X-ARR-ClientCert",
+                                         "  MIIB\rpadded\t ", NULL };
+  static const char *const trailers[] = { "x-checksum", "abc", NULL };
+  static const char *const response_trailers[] = { "grpc-status", "0", NULL };
+  put_handshake (b);
+  seg (b, C);
+  put_headers (b, 1, 0, request);
+  put_data (b, 1, 0, "body");
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, trailers);
+  seg (b, S);
+  put_headers (b, 1, 0, status_200);
+  put_data (b, 1, 0, "answer");
+  put_headers (b, 1, H2_END_STREAM, response_trailers);
+}
+
+typedef struct {
+  Case expected; /* the segments are built by build */
+  void (*build) (H2Builder *builder);
+} H2Case;
+
+static const H2Case h2_cases[] = {
+  { { .name = "h2-get-200",
+      .exchanges = { { "GET", "example.com", "/index.html", "HTTP/2", 200, NULL, 3, 4,
+                       "x-arr-clientcert", "MIIBsz" } },
+      .is_h2 = TRUE },
+    build_get_200 },
+  { { .name = "h2-concurrent-out-of-order",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 302, "https://example.com/login", 3,
+                       6 },
+                     { "GET", "example.com", "/b", "HTTP/2", 404, NULL, 4, 5 },
+                     { "GET", "example.com", "/c", "HTTP/2", 200, NULL, 8, 9 } },
+      .is_h2 = TRUE },
+    build_concurrent },
+  { { .name = "h2-padded-priority",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 4 },
+                     { "GET", "example.com", "/b", "HTTP/2", 404, NULL, 6, 7 } },
+      .is_h2 = TRUE },
+    build_padded_priority },
+  { { .name = "h2-continuation",
+      .exchanges = { { "GET", "split.example", "/split/path/that/is/long", "HTTP/2", 404, NULL, 5,
+                       6, "x-arr-clientcert", "MIIBcontinued" } },
+      .is_h2 = TRUE },
+    build_continuation },
+  { { .name = "h2-large-data",
+      .exchanges = { { "POST", "up.example", "/upload", "HTTP/2", 201, NULL, 3, 5 },
+                     { "GET", "example.com", "/b", "HTTP/2", 200, NULL, 7, 8 } },
+      .is_h2 = TRUE },
+    build_large_data },
+  { { .name = "h2-100-continue",
+      .exchanges = { { "PUT", "up.example", "/upload", "HTTP/2", 404, NULL, 3, 7 } },
+      .is_h2 = TRUE },
+    build_100_continue },
+  { { .name = "h2-server-settings-first",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 4, 5 } },
+      .is_h2 = TRUE },
+    build_server_first },
+  { { .name = "h2-server-settings-mid-preface",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 4, 5 } },
+      .is_h2 = TRUE },
+    build_server_mid_preface },
+  { { .name = "h2-server-preface-missed",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 4 } },
+      .is_h2 = TRUE },
+    build_server_preface_missed },
+  { { .name = "h2-http1-after-preface", .n_bad_frame = 2, .is_h2 = TRUE },
+    build_http1_after_preface },
+  { { .name = "h2-stray-continuation",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 5 } },
+      .n_bad_frame = 1,
+      .is_h2 = TRUE },
+    build_stray_continuation },
+  { { .name = "h2-lying-length", .n_bad_frame = 1, .is_h2 = TRUE }, build_lying_length },
+  { { .name = "h2-block-too-large",
+      .exchanges = { { "GET", "big.example", "/after", "HTTP/2", 200, NULL, 5, 6,
+                       "x-arr-clientcert", "MIIBig" } },
+      .n_too_large = 1,
+      .is_h2 = TRUE,
+      .cut_stride = 97 },
+    build_block_too_large },
+  { { .name = "h2-gap-client",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 6 } },
+      .is_h2 = TRUE },
+    build_gap_client },
+  { { .name = "h2-gap-server",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 0, NULL, 3, 0 },
+                     { "GET", "example.com", "/b", "HTTP/2", 0, NULL, 6, 0 } },
+      .is_h2 = TRUE },
+    build_gap_server },
+  { { .name = "h2-bad-hpack",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 5 } },
+      .n_bad_hpack = 1,
+      .is_h2 = TRUE },
+    build_bad_hpack },
+  { { .name = "h2-rst-stream",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 0, NULL, 3, 0 },
+                     { "GET", "example.com", "/b", "HTTP/2", 200, NULL, 6, 7 } },
+      .is_h2 = TRUE },
+    build_rst_stream },
+  { { .name = "h2-push-promise",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, "/moved", 3, 6 } },
+      .is_h2 = TRUE },
+    build_push_promise },
+  { { .name = "h2-max-exchanges",
+      .max_exchanges = 1,
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 6 } },
+      .n_dropped = 1,
+      .n_too_many = 1,
+      .is_h2 = TRUE },
+    build_max_exchanges },
+  { { .name = "h2-table-size",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 200, NULL, 3, 4 },
+                     { "GET", "example.com", "/b", "HTTP/2", 200, NULL, 5, 6 } },
+      .is_h2 = TRUE },
+    build_table_size_64k },
+  { { .name = "h2-table-size-over-cap",
+      .exchanges = { { "GET", "example.com", "/a", "HTTP/2", 0, NULL, 3, 0 },
+                     { "GET", "example.com", "/b", "HTTP/2", 0, NULL, 5, 0 } },
+      .n_too_large = 1,
+      .n_bad_hpack = 1,
+      .is_h2 = TRUE },
+    build_table_size_over_cap },
+  { { .name = "h2-host-and-trailers",
+      .exchanges = { { "POST", "legacy.example", "/rpc", "HTTP/2", 200, NULL, 3, 5,
+                       "X-ARR-ClientCert", "MIIB padded" } },
+      .is_h2 = TRUE,
+      .has_head_inside_segment = TRUE },
+    build_host_and_trailers },
+};
+
+static H2Builder *
+h2_case_build (const H2Case *h2_case)
+{
+  H2Builder *b = g_new0 (H2Builder, 1);
+
+  b->test = g_new0 (Case, 1);
+  *b->test = h2_case->expected;
+  b->buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  for (guint i = 0; i < 2; i++)
+    if (nghttp2_hd_deflate_new (&b->deflaters[i], 1024 * 1024) != 0)
+      g_assert_not_reached ();
+  h2_case->build (b);
+  for (guint i = 0; i < b->n_segments; i++) {
+    const GByteArray *bytes = g_ptr_array_index (b->buffers, i);
+    b->test->segments[i].bytes = (const char *) bytes->data;
+    b->test->segments[i].len = bytes->len;
+  }
+  return b;
+}
+
+static void
+feed_built (MtdHttp *http, const H2Builder *b)
+{
+  for (guint i = 0; i < b->n_segments; i++) {
+    const GByteArray *bytes = g_ptr_array_index (b->buffers, i);
+    mtd_http_feed (http, b->test->segments[i].kind == C, bytes->data, bytes->len, i + 1);
+  }
+}
+
+/* Every request field named by mtd_http_keep_headers is kept, up to the cap; each one more is
+ * counted. */
+static void
+test_h2_kept_cap (void)
+{
+  const H2Case h2_case = { { .name = "kept-cap" }, build_handshake_only };
+  g_autoptr (H2Builder) b = h2_case_build (&h2_case);
+  MtdAnomalyCounts counts = { { 0 } };
+  g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+  g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (get_a) - 1; i++)
+    g_ptr_array_add (fields, g_strdup (get_a[i]));
+  for (guint i = 0; i < 20; i++) {
+    g_ptr_array_add (fields, g_strdup ("x-arr-clientcert"));
+    g_ptr_array_add (fields, g_strdup_printf ("v%u", i));
+  }
+  g_ptr_array_add (fields, NULL);
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, (const char *const *) fields->pdata);
+
+  mtd_http_keep_headers (http, kept_names);
+  feed_built (http, b);
+  const GPtrArray *exchanges = mtd_http_exchanges (http);
+  g_assert_cmpuint (exchanges->len, ==, 1);
+  const MtdHttpExchange *exchange = g_ptr_array_index (exchanges, 0);
+  g_assert_cmpuint (exchange->request_headers->len, ==, MTD_HTTP_MAX_KEPT_HEADERS);
+  const MtdHttpHeader *first = g_ptr_array_index (exchange->request_headers, 0);
+  g_assert_cmpstr (first->name, ==, "x-arr-clientcert");
+  g_assert_cmpstr (first->value, ==, "v0");
+  g_assert_cmpuint (counts.counts[MTD_ANOMALY_HTTP_TOO_MANY], ==, 20 - MTD_HTTP_MAX_KEPT_HEADERS);
+}
+
+static gsize
+heap_in_use (void)
+{
+  struct mallinfo2 info = mallinfo2 ();
+  return info.uordblks + info.hblkhd;
+}
+
+/* A DATA frame of 16 MB (allowed: the server announced the largest SETTINGS_MAX_FRAME_SIZE) is
+ * skipped as it comes, never buffered; the capture ending inside it is no anomaly.  A HEADERS
+ * frame of 16 MB is refused by the client's initial frame size limit. */
+static void
+test_h2_huge_frames (void)
+{
+  static const guint32 largest[] = { 0x5, 16777215, 0 };
+  const H2Case h2_case = { { .name = "huge" }, build_handshake_only };
+  g_autoptr (H2Builder) b = h2_case_build (&h2_case);
+  g_autofree guint8 *chunk = g_malloc0 (1024 * 1024);
+  MtdAnomalyCounts counts = { { 0 } };
+  g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+
+  seg (b, S);
+  put_settings (b, largest);
+  seg (b, C);
+  put_headers (b, 1, 0, get_a);
+  put_frame_header (b, 0xffffff, H2_DATA, H2_END_STREAM, 1);
+  feed_built (http, b);
+
+  gsize before = heap_in_use ();
+  for (guint i = 0; i < 15; i++)
+    mtd_http_feed (http, TRUE, chunk, 1024 * 1024, 100 + i);
+  g_assert_cmpuint (heap_in_use (), <, before + 1024 * 1024);
+  mtd_http_end (http);
+  g_assert_cmpuint (mtd_http_exchanges (http)->len, ==, 1);
+  MtdAnomalyCounts none = { { 0 } };
+  g_assert_cmpmem (&counts, sizeof counts, &none, sizeof none);
+
+  /* The server's frames are still limited to 2^14 by the client's SETTINGS. */
+  g_autoptr (H2Builder) lying = h2_case_build (&h2_case);
+  MtdAnomalyCounts lying_counts = { { 0 } };
+  g_autoptr (MtdHttp) lying_http = mtd_http_new (&lying_counts, 8);
+  seg (lying, S);
+  put_frame_header (lying, 0xffffff, H2_HEADERS, H2_END_HEADERS, 1);
+  feed_built (lying_http, lying);
+  before = heap_in_use ();
+  for (guint i = 0; i < 4; i++)
+    mtd_http_feed (lying_http, FALSE, chunk, 1024 * 1024, 100 + i);
+  g_assert_cmpuint (heap_in_use (), <, before + 1024 * 1024);
+  g_assert_cmpuint (lying_counts.counts[MTD_ANOMALY_HTTP2_BAD_FRAME], ==, 1);
+}
+
+/* Random bytes after a good start, from either side: at most one anomaly per direction and
+ * per HTTP/2 rule family, no exchange beyond the real one, no crash. */
+static void
+test_h2_random_after_preface (void)
+{
+  const H2Case h2_case = { { .name = "random" }, build_handshake_only };
+  g_autoptr (GRand) rand = g_rand_new_with_seed (9113);
+  g_autofree guint8 *garbage = g_malloc (64 * 1024);
+
+  for (guint round = 0; round < 64; round++) {
+    g_autoptr (H2Builder) b = h2_case_build (&h2_case);
+    MtdAnomalyCounts counts = { { 0 } };
+    g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+
+    seg (b, C);
+    put_headers (b, 1, H2_END_STREAM, get_a);
+    feed_built (http, b);
+    for (gsize i = 0; i < 64 * 1024; i++)
+      garbage[i] = (guint8) g_rand_int_range (rand, 0, 256);
+    /* Half the rounds start with a plausible frame header, so the payload is read. */
+    if (round % 2 == 1) {
+      garbage[0] = 0;
+      garbage[1] = 0;
+      garbage[3] = (guint8) (round % 10);
+    }
+    mtd_http_feed (http, round % 4 < 2, garbage, 32 * 1024, 10);
+    mtd_http_feed (http, round % 4 >= 2, garbage + 32 * 1024, 32 * 1024, 11);
+    mtd_http_end (http);
+    g_assert_cmpuint (mtd_http_exchanges (http)->len, ==, 1);
+    g_assert_cmpuint (counts.counts[MTD_ANOMALY_HTTP2_BAD_FRAME]
+                          + counts.counts[MTD_ANOMALY_HTTP2_BAD_HPACK],
+                      <=, 2);
+  }
+}
+
+/* Handing the exchanges over ends parsing: a response after it touches nothing. */
+static void
+test_h2_steal (void)
+{
+  const H2Case h2_case = { { .name = "steal" }, build_handshake_only };
+  g_autoptr (H2Builder) b = h2_case_build (&h2_case);
+  MtdAnomalyCounts counts = { { 0 } };
+  g_autoptr (MtdHttp) http = mtd_http_new (&counts, 8);
+
+  seg (b, C);
+  put_headers (b, 1, H2_END_STREAM, get_a);
+  feed_built (http, b);
+  GPtrArray *exchanges = mtd_http_steal_exchanges (http);
+  g_assert_cmpuint (exchanges->len, ==, 1);
+  g_ptr_array_unref (exchanges);
+
+  seg (b, S);
+  put_headers (b, 1, H2_END_STREAM, status_200);
+  const GByteArray *response = current (b);
+  mtd_http_feed (http, FALSE, response->data, response->len, 99);
+  g_assert_cmpuint (mtd_http_exchanges (http)->len, ==, 0);
+  g_assert_true (mtd_http_is_h2 (http));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -962,6 +2008,19 @@ main (int argc, char *argv[])
     g_test_add_data_func (full, &cases[i], test_case_full);
     g_test_add_data_func (cuts, &cases[i], test_case_cuts);
   }
+  g_autoptr (GPtrArray) h2_builders = g_ptr_array_new_with_free_func ((GDestroyNotify) h2_builder_free);
+  for (gsize i = 0; i < G_N_ELEMENTS (h2_cases); i++) {
+    H2Builder *builder = h2_case_build (&h2_cases[i]);
+    g_autofree char *full = g_strdup_printf ("/http/case/%s/full", builder->test->name);
+    g_autofree char *cuts = g_strdup_printf ("/http/case/%s/cuts", builder->test->name);
+    g_ptr_array_add (h2_builders, builder);
+    g_test_add_data_func (full, builder->test, test_case_full);
+    g_test_add_data_func (cuts, builder->test, test_case_cuts);
+  }
+  g_test_add_func ("/http/h2-kept-cap", test_h2_kept_cap);
+  g_test_add_func ("/http/h2-huge-frames", test_h2_huge_frames);
+  g_test_add_func ("/http/h2-random-after-preface", test_h2_random_after_preface);
+  g_test_add_func ("/http/h2-steal", test_h2_steal);
   g_test_add_func ("/http/head-cap", test_head_cap);
   g_test_add_func ("/http/kept-headers", test_kept_headers);
   g_test_add_func ("/http/line-without-end", test_line_without_end);
@@ -973,5 +2032,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/http/too-many-pending", test_too_many_pending);
   g_test_add_func ("/http/null-safety", test_null_safety);
   g_test_add_func ("/http/looks-like-request", test_looks_like_request);
+  g_test_add_func ("/http/looks-like-start", test_looks_like_start);
   return g_test_run ();
 }

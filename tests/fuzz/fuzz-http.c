@@ -1,10 +1,13 @@
-/* fuzz-http.c: libFuzzer harness for the HTTP/1.x parser (mtd-http.h).
+/* fuzz-http.c: libFuzzer harness for the HTTP/1.x and HTTP/2 parser (mtd-http.h, mtd-http2.h).
  *
  * The input is cut into the two directions of one connection (fuzz-chunks.h): side 0 is the
  * client.  Chunks go to mtd_http_feed, gaps to mtd_http_gap, then the connection ends with
  * mtd_http_end and the exchanges are handed over, as src/pipeline.c does.  Flags byte: bit 0
  * keep some request header fields (mtd_http_keep_headers), bits 1-3 the cap on exchanges
- * (0 means none kept), bit 4 hand the exchanges over without calling mtd_http_end first.
+ * (0 means none kept), bit 4 hand the exchanges over without calling mtd_http_end first,
+ * bit 5 the client's HTTP/2 preface (RFC 9113 §3.4) and an empty SETTINGS frame come first, so
+ * the chunks are HTTP/2 frames without the fuzzer having to find the preface, bit 6 the
+ * server's empty SETTINGS frame comes before anything.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +19,11 @@
 #include "mtd-http.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+/* RFC 9113 §3.4: the client preface and an empty SETTINGS frame (§6.5). */
+static const uint8_t client_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                        "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+static const uint8_t empty_settings[] = { 0, 0, 0, 0x04, 0, 0, 0, 0, 0 };
 
 static const char *const kept_names[] = { "X-ARR-ClientCert", "Host", "X-Forwarded-Client-Cert",
                                           "ssl-client-cert", NULL };
@@ -53,6 +61,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     mtd_http_keep_headers (http, kept_names);
 
   guint64 frame = 0;
+  if (flags & 0x40)
+    mtd_http_feed (http, FALSE, empty_settings, sizeof empty_settings, ++frame);
+  if (flags & 0x20)
+    mtd_http_feed (http, TRUE, client_preface, sizeof client_preface - 1, ++frame);
   for (FuzzChunk chunk = fuzz_chunks_next (&chunks); chunk.kind != FUZZ_CHUNK_END;
        chunk = fuzz_chunks_next (&chunks)) {
     gboolean is_from_client = chunk.side == 0;
@@ -69,6 +81,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (!(flags & 0x10))
     mtd_http_end (http);
   mtd_http_is_h2_prior_knowledge (http);
+  mtd_http_is_h2 (http);
   mtd_http_n_dropped (http);
   touch_exchanges (mtd_http_exchanges (http));
   GPtrArray *exchanges = mtd_http_steal_exchanges (http);

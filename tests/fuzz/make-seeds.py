@@ -4,7 +4,8 @@
   tls   each TCP stream of captures/*.pcap* (tshark's follow,tcp,raw), in the two-direction chunk
         form of fuzz-chunks.h; node 0 (the side that sent first) is side 0
   http  the same for the HTTP captures, plus a few hand-written exchanges for framings the
-        captures do not have (chunked bodies, pipelining, 1xx, folding, read-until-close)
+        captures do not have (chunked bodies, pipelining, 1xx, folding, read-until-close) and
+        HTTP/2 connections (h2-*: frames and HPACK blocks built here, RFC 9113, RFC 7541)
   x509  the certificates of captures/pki/*.pem as DER, and their subject and issuer Names
   certheader  a name byte (fuzz-certheader.c) and a forwarding header value carrying
         captures/pki/client.pem in each encoding mtd-certheader.h knows
@@ -121,6 +122,81 @@ HTTP_HANDWRITTEN = {
 }
 
 
+H2_PREFACE = b'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+
+
+def h2_frame(frame_type, flags, stream, payload=b''):
+    """An HTTP/2 frame (RFC 9113 §4.1)."""
+    return (len(payload).to_bytes(3, 'big') + bytes([frame_type, flags])
+            + stream.to_bytes(4, 'big') + payload)
+
+
+def hpack_int(value, prefix_bits, first):
+    """RFC 7541 §5.1 integer with an N-bit prefix; first holds the bits above the prefix."""
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = bytearray([first | limit])
+    value -= limit
+    while value >= 128:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def hpack(fields, indexed=()):
+    """A field block: static table entries by index (§6.1), then each (name, value) as a literal
+    with incremental indexing and a new name, strings without Huffman (§6.2.1, §5.2), so blocks
+    fill the decoder's dynamic table."""
+    out = bytearray(b''.join(hpack_int(index, 7, 0x80) for index in indexed))
+    for name, value in fields:
+        out += b'\x40' + hpack_int(len(name), 7, 0) + name + hpack_int(len(value), 7, 0) + value
+    return bytes(out)
+
+
+def h2_seeds():
+    """HTTP/2 connections for fuzz-http, in the chunk form with flags 0 (the preface is in the
+    bytes)."""
+    settings = h2_frame(4, 0, 0, (4).to_bytes(2, 'big') + (65535).to_bytes(4, 'big'))
+    ack = h2_frame(4, 1, 0)
+    # Static indices (RFC 7541 Appendix A): 2 :method GET, 7 :scheme https, 4 :path /,
+    # 8 :status 200, 13 :status 404.
+    request = hpack([(b':authority', b'app.example'), (b'x-arr-clientcert', b'MIIBsz')],
+                    indexed=(2, 7, 4))
+    again = bytes([0x82, 0x87, 0x84, 0xBF, 0xBE])  # the two literals again, from the table
+    ok = hpack([(b'content-type', b'text/plain')], indexed=(8,))
+    return {
+        'h2-get-200': [
+            (0, H2_PREFACE + settings + h2_frame(1, 0x05, 1, request)),
+            (1, settings + ack + h2_frame(1, 0x04, 1, ok) + h2_frame(0, 0x01, 1, b'hello')),
+            (0, ack + h2_frame(1, 0x05, 3, again)),
+            (1, h2_frame(1, 0x05, 3, bytes([0x8D]))
+                + h2_frame(7, 0, 0, bytes(8))),
+        ],
+        'h2-padded-continuation-push': [
+            (0, H2_PREFACE + settings
+                + h2_frame(1, 0x29, 1, b'\x03' + b'\x80\x00\x00\x00\x10' + request[:5]
+                           + b'\x00\x00\x00')
+                + h2_frame(9, 0x04, 1, request[5:])),
+            (1, settings + h2_frame(1, 0x04, 1, b'\x08\x03100')  # :status 100, not indexed
+                + h2_frame(5, 0x0C, 1, b'\x01\x00\x00\x00\x02'
+                           + hpack([(b':path', b'/style.css')], indexed=(2, 7)) + b'\x00')
+                + h2_frame(1, 0x04, 1, hpack([(b'location', b'https://app.example/login')],
+                                            indexed=(13,)))),
+        ],
+        'h2-server-first-concurrent': [
+            (1, settings),
+            (0, H2_PREFACE[:10]),
+            (0, H2_PREFACE[10:] + settings + h2_frame(1, 0x05, 1, request)
+                + h2_frame(1, 0x05, 3, again)),
+            (1, ack + h2_frame(1, 0x05, 3, bytes([0x8D])) + h2_frame(3, 0, 1, bytes(4))),
+            (0, None, 4),
+            (1, h2_frame(1, 0x05, 1, ok)),
+        ],
+    }
+
+
 def make_http(captures, out_dir):
     for path in captures_in(captures):
         base = os.path.splitext(os.path.relpath(path, captures))[0].replace(os.sep, '_')
@@ -131,6 +207,8 @@ def make_http(captures, out_dir):
         for name, chunks in HTTP_HANDWRITTEN.items():
             write(out_dir, name, chunk_ops(chunks))
             write(out_dir, name + '-flags-keep', chunk_ops(chunks, 0x01 | (2 << 1)))
+        for name, chunks in h2_seeds().items():
+            write(out_dir, name, chunk_ops(chunks, 0x01 | (2 << 1)))
 
 
 def der_element(data, at):
