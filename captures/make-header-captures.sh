@@ -9,13 +9,20 @@
 #   3. X-ARR-ClientCert: PEM whose newlines became spaces (the wrong encoding for App Service)
 # recorded with tcpdump into http-cert-headers.pcap.
 #
+# Then, into h2c-prior-knowledge.pcap: the same leg in cleartext HTTP/2 with prior knowledge
+# (RFC 9113 §3.3): nghttp sends GET /arr-base64 (answered 200) and
+# GET /missing (answered 404) on one connection to nghttpd --no-tls, both carrying
+# X-ARR-ClientCert: base64 of pki/client.pem's DER.
+#
 # Usage: sudo captures/make-header-captures.sh   (root for tcpdump; Debian: tcpdump curl openssl
-# python3).  The facts are in captures/README.md and asserted by tests/test_captures.py.
+# python3 nghttp2-server nghttp2-client).  The facts are in captures/README.md and asserted by
+# tests/test_captures.py.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PORT=24441
 OUT=$HERE/http-cert-headers.pcap
 WORK=$(mktemp -d /tmp/mtlsdiag-headers.XXXXXX)
+SRV= CAP=
 trap 'kill $SRV $CAP 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 DER_B64=$(openssl x509 -in "$HERE/pki/client.pem" -outform DER | base64 -w0)
@@ -53,3 +60,23 @@ kill -INT $CAP
 wait $CAP 2>/dev/null || true
 wait $SRV 2>/dev/null || true
 echo "wrote $OUT"
+
+# Cleartext HTTP/2 with prior knowledge.
+H2_PORT=24442
+H2_OUT=$HERE/h2c-prior-knowledge.pcap
+mkdir -p "$WORK/docroot"
+echo ok >"$WORK/docroot/arr-base64"
+nghttpd --no-tls -d "$WORK/docroot" "$H2_PORT" >"$WORK/nghttpd.log" 2>&1 &
+SRV=$!
+for _ in $(seq 50); do ss -ltn | grep -q ":$H2_PORT " && break; sleep 0.1; done
+tcpdump -i lo -U --immediate-mode -w "$H2_OUT" "tcp port $H2_PORT" 2>"$WORK/tcpdump2.err" &
+CAP=$!
+for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump2.err" && break; sleep 0.1; done
+# nghttp speaks HTTP/2 with prior knowledge to an http:// URI and sends both on one connection.
+nghttp -H "X-ARR-ClientCert: $DER_B64" "http://127.0.0.1:$H2_PORT/arr-base64" \
+    "http://127.0.0.1:$H2_PORT/missing" >/dev/null
+sleep 0.5
+kill -INT $CAP
+wait $CAP 2>/dev/null || true
+kill $SRV 2>/dev/null || true
+echo "wrote $H2_OUT"

@@ -149,11 +149,9 @@ on_tls_plaintext (guint side, const guint8 *data, gsize len, guint64 frame, gpoi
   if (client_side < 0)
     return;
   if (state->http == NULL) {
-    /* Only a client that starts with an HTTP/1.x request (or the HTTP/2 preface) is parsed. */
-    static const char h2_preface[] = "PRI * HTTP/2.0";
-    gboolean is_h2_preface = len >= sizeof h2_preface - 1
-                             && memcmp (data, h2_preface, sizeof h2_preface - 1) == 0;
-    if ((gint) side != client_side || (!mtd_http_looks_like_request (data, len) && !is_h2_preface))
+    /* Only HTTP is parsed: a client that starts with an HTTP/1.x request or the HTTP/2 preface,
+     * or a server whose HTTP/2 SETTINGS come before the client's preface (RFC 9113 §3.4). */
+    if (!mtd_http_looks_like_start (data, len, (gint) side == client_side))
       return;
     state->http = new_http (state->pipeline, state);
     state->http_client_side = client_side;
@@ -222,7 +220,9 @@ on_flow_data (MtdFlow *flow, gpointer state_pointer, guint side, const guint8 *d
   MtdPipeline *pipeline = user_data;
   FlowState *state = state_pointer;
   if (state->mode == APP_UNDECIDED) {
-    if (mtd_http_looks_like_request (data, len)) {
+    /* HTTP/1.x, or HTTP/2 in clear with prior knowledge (RFC 9113 §3.3): the client speaks
+     * first. */
+    if (mtd_http_looks_like_start (data, len, TRUE)) {
       state->mode = APP_HTTP;
       state->http_client_side = (gint) side;
       state->http = new_http (pipeline, state);

@@ -655,6 +655,41 @@ def check_cert_headers(tap, binary, captures, client_sha1):
                "%s: wrong-encoding warning exactly when mismatched" % prefix)
 
 
+# captures/h2c-prior-knowledge.pcap (captures/make-header-captures.sh): nghttp speaks cleartext
+# HTTP/2 with prior knowledge to nghttpd --no-tls, GET /arr-base64 (a file in its docroot: 200)
+# and GET /missing (404) on one connection, both with X-ARR-ClientCert: base64 of client.pem's
+# DER.  Frames from tshark -d tcp.port==24442,http2 -Y http2.type==1: both HEADERS in frame 4,
+# both responses in frame 10.
+H2C_CAPTURE = "h2c-prior-knowledge.pcap"
+H2C_EXCHANGES = [("GET", "/arr-base64", "HTTP/2", 200, 4, 10),
+                 ("GET", "/missing", "HTTP/2", 404, 4, 10)]
+
+
+def check_h2c(tap, binary, captures, client_sha1):
+    path = os.path.join(captures, H2C_CAPTURE)
+    code, out, err = run(binary, ["analyze", "--format", "json", path])
+    check_no_crash(tap, H2C_CAPTURE, code, err)
+    doc = parse_json(tap, H2C_CAPTURE, out)
+    conns = (doc or {}).get("connections") or [{}]
+    conn = conns[0]
+    tap.eq(len(conns), 1, "%s: one connection" % H2C_CAPTURE)
+    tap.eq((conn.get("app_protocol"), conn.get("h2_prior_knowledge")), ("http", True),
+           "%s: plain HTTP/2 with prior knowledge" % H2C_CAPTURE)
+    exchanges = conn.get("http") or []
+    tap.eq([(e.get("method"), e.get("path"), e.get("version"), e.get("status"), e.get("frame"),
+             e.get("status_frame")) for e in exchanges], H2C_EXCHANGES,
+           "%s: both requests, their statuses and frames" % H2C_CAPTURE)
+    for e in exchanges:
+        headers = e.get("cert_headers") or [{}]
+        tap.eq((headers[0].get("name"), headers[0].get("encoding"),
+                (headers[0].get("cert") or {}).get("sha1")),
+               ("x-arr-clientcert", "base64_der", client_sha1),
+               "%s %s: the forwarding header read from HPACK" % (H2C_CAPTURE, e.get("path")))
+    codes = [f.get("code") for f in conn.get("findings") or []]
+    tap.ok("H2_PRIOR_KNOWLEDGE" in codes, "%s: H2_PRIOR_KNOWLEDGE" % H2C_CAPTURE, repr(codes))
+    tap.eq(conn.get("anomalies"), {}, "%s: no anomaly" % H2C_CAPTURE)
+
+
 def main():
     binary, captures = command_line("test_captures.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -680,6 +715,7 @@ def main():
     check_all_at_once(tap, binary, captures, expected, names, facts)
     check_stdin(tap, binary, captures, expected, facts)
     check_cert_headers(tap, binary, captures, pem_sha1(os.path.join(pki, "client.pem")))
+    check_h2c(tap, binary, captures, pem_sha1(os.path.join(pki, "client.pem")))
     tap.finish()
 
 
