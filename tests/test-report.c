@@ -353,6 +353,78 @@ test_diagnose_empty_list (void)
   mtd_cert_unref (server.cert);
 }
 
+/* A certificate asked for late, after GET /secure (frame 12): in a TLS 1.2 renegotiation from
+ * frame 14 answered with an empty list (frame 18), or with TLS 1.3 post-handshake authentication;
+ * the request is answered 403 (frame 21).  On HTTP/1.1 it is information; on HTTP/2, which
+ * forbids both (RFC 7540 §9.2.1, RFC 8740 §3), an error. */
+static MtdConnection *
+make_late_auth (MtdLateAuthKind kind, const char *alpn)
+{
+  MtdConnection *connection = connection_new (7, MTD_APP_TLS);
+  MtdTlsFacts *tls = tls_new (kind == MTD_LATE_AUTH_RENEGOTIATION ? 0x0303 : 0x0304, 0xC02F);
+  g_free (tls->alpn);
+  tls->alpn = g_strdup (alpn);
+  verdict_set (&tls->requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED, 17, NULL);
+  verdict_set (&tls->presented, MTD_PRESENTED_EMPTY, MTD_HOW_DECRYPTED, 18, NULL);
+  tls->late_auths = g_array_new (FALSE, TRUE, sizeof (MtdLateAuth));
+  MtdLateAuth late = { 0 };
+  late.kind = kind;
+  late.frame = 14;
+  late.how = MTD_HOW_DECRYPTED;
+  late.requested.value = MTD_REQUESTED_YES;
+  late.requested.frames[late.requested.n_frames++] = 17;
+  late.presented.value = MTD_PRESENTED_EMPTY;
+  late.presented.frames[late.presented.n_frames++] = 18;
+  late.trigger_exchange = 1;
+  g_array_append_val (tls->late_auths, late);
+  connection->tls = tls;
+  connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  MtdHttpExchange *first = exchange_new ("GET", "app.example.com", "/public", 200, NULL);
+  first->request_frame = 10;
+  first->status_frame = 11;
+  g_ptr_array_add (connection->http, first);
+  MtdHttpExchange *secure = exchange_new ("GET", "app.example.com", "/secure", 403, NULL);
+  secure->request_frame = 12;
+  secure->status_frame = 21;
+  g_ptr_array_add (connection->http, secure);
+  return connection;
+}
+
+static void
+test_diagnose_late_auth (void)
+{
+  static const struct {
+    MtdLateAuthKind kind;
+    const char *alpn;
+    const char *code;
+  } cases[] = {
+    { MTD_LATE_AUTH_RENEGOTIATION, "http/1.1", "CERT_REQUESTED_IN_RENEGOTIATION:info" },
+    { MTD_LATE_AUTH_RENEGOTIATION, "h2", "RENEGOTIATION_WITH_H2:error" },
+    { MTD_LATE_AUTH_POST_HANDSHAKE, "http/1.1", "CERT_REQUESTED_POST_HANDSHAKE:info" },
+    { MTD_LATE_AUTH_POST_HANDSHAKE, "h2", "POST_HANDSHAKE_AUTH_WITH_H2:error" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (MtdConnection) connection = make_late_auth (cases[i].kind, cases[i].alpn);
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
+    /* Worst first: errors, warnings, information. */
+    if (g_str_has_suffix (cases[i].code, ":error"))
+      assert_findings (diagnosis, "CERT_REQUESTED_EMPTY:error", cases[i].code,
+                       "FORBIDDEN_WITHOUT_CERT:warning", NULL);
+    else
+      assert_findings (diagnosis, "CERT_REQUESTED_EMPTY:error", "FORBIDDEN_WITHOUT_CERT:warning",
+                       cases[i].code, NULL);
+    g_autofree char *code = g_strndup (cases[i].code, strcspn (cases[i].code, ":"));
+    const MtdFinding *late = find (diagnosis, code);
+    /* The triggering request and the client's answer, by frame. */
+    g_assert_nonnull (strstr (late->message, "GET app.example.com/secure (frame 12)"));
+    g_assert_nonnull (strstr (late->message, "from frame 14"));
+    g_assert_nonnull (strstr (late->message, "empty certificate list (frame 18)"));
+    const MtdFinding *forbidden = find (diagnosis, "FORBIDDEN_WITHOUT_CERT");
+    g_assert_nonnull (strstr (forbidden->message, "/secure (frame 12)"));
+    g_assert_nonnull (strstr (forbidden->message, "403 Forbidden (frame 21)"));
+  }
+}
+
 static void
 test_diagnose_not_sent (void)
 {
@@ -1073,6 +1145,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/diagnose/empty-list", test_diagnose_empty_list);
   g_test_add_func ("/diagnose/not-sent", test_diagnose_not_sent);
+  g_test_add_func ("/diagnose/late-auth", test_diagnose_late_auth);
   g_test_add_func ("/diagnose/tls13-inferred", test_diagnose_tls13_inferred);
   g_test_add_func ("/diagnose/tls13-rejected", test_diagnose_tls13_rejected);
   g_test_add_func ("/diagnose/rejected", test_diagnose_rejected);
