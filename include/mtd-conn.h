@@ -26,6 +26,26 @@ typedef struct {
   guint16 port;
 } MtdEndpoint;
 
+/* The runbook's first question, seen from the application (--app): callers reaching it are
+ * inbound, connections it opens are outbound. */
+typedef enum {
+  MTD_DIRECTION_UNKNOWN, /* no --app address is an end of the connection */
+  MTD_DIRECTION_INBOUND,
+  MTD_DIRECTION_OUTBOUND,
+} MtdDirection;
+
+const char *mtd_direction_name (MtdDirection direction); /* "unknown", "inbound", "outbound" */
+
+/* The client's chain checked against the --ca bundles with OpenSSL's verifier. */
+typedef enum {
+  MTD_CHAIN_NOT_CHECKED, /* no --ca, or no client certificate read */
+  MTD_CHAIN_TRUSTED,
+  MTD_CHAIN_UNTRUSTED,
+} MtdChainCheck;
+
+const char *mtd_chain_check_name (MtdChainCheck check); /* "not_checked", "trusted",
+                                                         * "untrusted" */
+
 /* A client-certificate forwarding header seen on one of the connection's HTTP requests. */
 typedef struct {
   guint exchange_index;  /* into MtdConnection.http */
@@ -61,6 +81,13 @@ typedef struct {
   guint n_http_dropped;
   gboolean has_starttls; /* TLS began inside a plaintext session */
   char *starttls_protocol; /* owned: "smtp", "imap", "pop3", "xmpp", "ftp" or NULL */
+  MtdDirection direction;  /* from --app; UNKNOWN without it */
+  MtdChainCheck client_chain_check;
+  char *client_chain_error; /* owned: OpenSSL's reason when untrusted, with the depth and subject
+                             * of the certificate it failed on; NULL otherwise */
+  /* --expect-thumbprint: whether the client's leaf is one of the expected certificates */
+  gboolean has_expected_thumbprints; /* thumbprints were given and the client's leaf was read */
+  gboolean is_thumbprint_expected;
 } MtdConnection;
 
 MtdConnection *mtd_connection_new (void);

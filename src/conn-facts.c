@@ -64,6 +64,7 @@ mtd_connection_free (MtdConnection *connection)
   free_owned_array (connection->http, (GDestroyNotify) mtd_http_exchange_free);
   free_owned_array (connection->cert_headers, (GDestroyNotify) mtd_conn_cert_header_free);
   g_free (connection->starttls_protocol);
+  g_free (connection->client_chain_error);
   g_free (connection);
 }
 
@@ -193,4 +194,32 @@ mtd_connection_late_auth_trigger (const MtdConnection *connection, const MtdLate
       || (guint) late->trigger_exchange >= connection->http->len)
     return NULL;
   return g_ptr_array_index (connection->http, (guint) late->trigger_exchange);
+}
+
+const char *
+mtd_direction_name (MtdDirection direction)
+{
+  switch (direction) {
+  case MTD_DIRECTION_INBOUND:
+    return "inbound";
+  case MTD_DIRECTION_OUTBOUND:
+    return "outbound";
+  case MTD_DIRECTION_UNKNOWN:
+  default:
+    return "unknown";
+  }
+}
+
+const char *
+mtd_chain_check_name (MtdChainCheck check)
+{
+  switch (check) {
+  case MTD_CHAIN_TRUSTED:
+    return "trusted";
+  case MTD_CHAIN_UNTRUSTED:
+    return "untrusted";
+  case MTD_CHAIN_NOT_CHECKED:
+  default:
+    return "not_checked";
+  }
 }
