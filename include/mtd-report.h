@@ -29,6 +29,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdReport, mtd_report_free)
 
 gboolean mtd_report_parse_format (const char *name, MtdReportFormat *format);
 
+/* --redact: addresses become stable pseudonyms, certificate serials and SAN e-mail addresses are
+ * dropped; MTD_REDACT_ALL drops subjects' and issuers' names too.  Set before anything is
+ * written. */
+typedef enum {
+  MTD_REDACT_NONE,
+  MTD_REDACT_DEFAULT,
+  MTD_REDACT_ALL,
+} MtdRedaction;
+
+void mtd_report_set_redaction (MtdReport *report, MtdRedaction redaction);
+
 void mtd_report_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis);
 /* One request chain and its diagnosis (both borrowed, nothing is kept: the chain is written to

@@ -244,3 +244,27 @@ mtd_report_next_char (const char **cursor, const char *end, guint8 *invalid_byte
   *cursor = g_utf8_next_char (p);
   return c;
 }
+
+void
+mtd_report_set_redaction (MtdReport *report, MtdRedaction redaction)
+{
+  report->redaction = redaction;
+}
+
+const char *
+mtd_report_ip (MtdReport *report, const char *ip)
+{
+  return ip;
+}
+
+const char *
+mtd_report_dn (MtdReport *report, const char *dn)
+{
+  return report->redaction == MTD_REDACT_ALL ? NULL : dn;
+}
+
+gboolean
+mtd_report_shows_serials (const MtdReport *report)
+{
+  return report->redaction == MTD_REDACT_NONE;
+}

@@ -30,7 +30,17 @@ struct _MtdReport {
   MtdSpool *chain_spools[3];
   guint64 n_chains;          /* written to the spools */
   guint64 n_chains_hidden;   /* text: one-connection chains without a warning, not shown */
+  MtdRedaction redaction;
 };
+
+/* Every writer prints addresses, names from certificates and serials through these, so that
+ * --redact holds in every format.  The returned strings are borrowed from the report (or from
+ * the argument) and stay valid until the report is freed. */
+const char *mtd_report_ip (MtdReport *report, const char *ip);
+/* A subject or issuer DN as it may be shown; NULL when it must not be (--redact=all). */
+const char *mtd_report_dn (MtdReport *report, const char *dn);
+/* Whether certificate serials and SAN e-mail addresses may be shown. */
+gboolean mtd_report_shows_serials (const MtdReport *report);
 
 void mtd_report_text_begin (MtdReport *report);
 void mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
