@@ -20,6 +20,7 @@ typedef struct {
   char sha1_hex[41];  /* uppercase hex, as the Azure portal shows a thumbprint */
   char sha256_hex[65];/* uppercase hex */
   gsize der_len;
+  guint8 *der;        /* owned copy of the DER, for chain verification */
 } MtdCert;
 
 /* GError domain of mtd_cert_new_from_der and mtd_cert_cache_get. */
@@ -68,3 +69,22 @@ MtdCert *mtd_cert_cache_get (MtdCertCache *cache, const guint8 *der, gsize der_l
                              GError **error);
 guint64 mtd_cert_cache_hits (const MtdCertCache *cache);
 guint64 mtd_cert_cache_misses (const MtdCertCache *cache);
+
+/* Trust anchors from PEM bundles (--ca), and OpenSSL's verifier run on a client's chain as the
+ * application would run it: purpose TLS client (RFC 5280 §4.2.1.12, id-kp-clientAuth), at a
+ * given moment (the capture's time, not now). */
+typedef struct _MtdTrustStore MtdTrustStore;
+
+MtdTrustStore *mtd_trust_store_new (void);
+void mtd_trust_store_free (MtdTrustStore *store); /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdTrustStore, mtd_trust_store_free)
+
+/* Adds every certificate of a PEM file as a trust anchor.  FALSE with error naming the file when
+ * it cannot be read or holds no certificate. */
+gboolean mtd_trust_store_add_pem_file (MtdTrustStore *store, const char *path, GError **error);
+
+/* Verifies chain (MtdCert*, leaf first, the rest as untrusted intermediates) at unix_seconds.
+ * TRUE when it leads to a trust anchor; FALSE with *reason (owned by the caller) saying what
+ * OpenSSL's verifier reported, at which depth and for which subject. */
+gboolean mtd_trust_store_verify (const MtdTrustStore *store, const GPtrArray *chain,
+                                 gint64 unix_seconds, char **reason);

@@ -211,8 +211,10 @@ alert_phrase (const MtdTlsAlert *alert)
 /* ---- TLS rules ---------------------------------------------------------------------------- */
 
 static void
-diagnose_missing_certificate (GPtrArray *findings, const MtdTlsFacts *tls)
+diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connection,
+                              const MtdTlsFacts *tls)
 {
+  gboolean is_outbound = connection->direction == MTD_DIRECTION_OUTBOUND;
   const MtdVerdict *requested = &tls->requested;
   const MtdVerdict *presented = &tls->presented;
   gboolean is_empty = presented->value == MTD_PRESENTED_EMPTY;
@@ -236,6 +238,10 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdTlsFacts *tls)
                               "certificate.");
 
   g_autoptr (GString) cause = g_string_new (NULL);
+  if (is_outbound)
+    g_string_append (cause, "The client is the application (--app), calling out: the server "
+                            "asked for its certificate and it sent none, so the application did "
+                            "not load its certificate. ");
   if (!is_empty)
     g_string_append (cause, "A client must answer a CertificateRequest with a Certificate "
                             "message, empty when it has none (RFC 5246 §7.4.6); sending none at "
@@ -270,10 +276,82 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdTlsFacts *tls)
       "\"[?name=='WEBSITE_LOAD_CERTIFICATES']\", the file or store named by the thumbprint, then "
       "restart the app.",
       cas != NULL ? "the acceptable CAs above" : "the CAs the server accepts");
-  mtd_diagnose_add_finding (findings, is_empty ? "CERT_REQUESTED_EMPTY" : "CERT_REQUESTED_NOT_SENT",
+  const char *code = is_outbound ? "OUTBOUND_CERT_NOT_LOADED"
+                    : is_empty  ? "CERT_REQUESTED_EMPTY"
+                                : "CERT_REQUESTED_NOT_SENT";
+  mtd_diagnose_add_finding (findings, code,
                MTD_SEVERITY_ERROR, verdict_frame (presented),
                g_string_free (g_steal_pointer (&message), FALSE),
                g_string_free (g_steal_pointer (&cause), FALSE), next);
+}
+
+/* --expect-thumbprint: the certificate the client should present, by its SHA-1 thumbprint (what
+ * the Azure portal and WEBSITE_LOAD_CERTIFICATES name). */
+static void
+diagnose_expected_thumbprint (GPtrArray *findings, const MtdConnection *connection,
+                              const MtdCert *leaf, guint64 frame)
+{
+  if (!connection->has_expected_thumbprints)
+    return;
+  gboolean is_outbound = connection->direction == MTD_DIRECTION_OUTBOUND;
+  if (connection->is_thumbprint_expected) {
+    mtd_diagnose_add_finding (
+        findings, "CLIENT_CERT_EXPECTED", MTD_SEVERITY_INFO, frame,
+        g_strdup_printf ("The client presented the expected certificate (SHA-1 %s).",
+                         leaf->sha1_hex),
+        NULL, NULL);
+    return;
+  }
+  mtd_diagnose_add_finding (
+      findings, "CLIENT_CERT_UNEXPECTED", MTD_SEVERITY_ERROR, frame,
+      g_strdup_printf ("The client presented a certificate with SHA-1 %s (subject %s), which is "
+                       "not one of the --expect-thumbprint certificates.",
+                       leaf->sha1_hex, leaf->subject != NULL ? leaf->subject : "(none)"),
+      g_strdup (is_outbound
+                    ? "The application loaded another certificate than the one the server "
+                      "expects: an old one still loaded after a renewal, or the first of several "
+                      "that WEBSITE_LOAD_CERTIFICATES (or *) makes available."
+                    : "The caller uses another certificate than expected: renewed (a new "
+                      "thumbprint), or another client altogether."),
+      g_strdup ("Compare the thumbprints: openssl x509 -noout -fingerprint -sha1 -in client.pem; "
+                "for App Service, az webapp config ssl list --resource-group RG and the "
+                "WEBSITE_LOAD_CERTIFICATES setting; update the expected thumbprint where the "
+                "server checks it after a renewal."));
+}
+
+/* --ca: the chain checked as the application must check it (App Service forwards whatever the
+ * caller sent and validates nothing; RFC 5280 §6 path validation by OpenSSL). */
+static void
+diagnose_chain_check (GPtrArray *findings, const MtdConnection *connection, const MtdCert *leaf,
+                      guint64 frame)
+{
+  if (connection->client_chain_check == MTD_CHAIN_TRUSTED) {
+    mtd_diagnose_add_finding (
+        findings, "CLIENT_CHAIN_TRUSTED", MTD_SEVERITY_INFO, frame,
+        g_strdup_printf ("The client's chain (leaf SHA-1 %s) validates against the --ca bundle "
+                         "at the time of the connection, for TLS client authentication.",
+                         leaf->sha1_hex),
+        NULL, NULL);
+    return;
+  }
+  if (connection->client_chain_check != MTD_CHAIN_UNTRUSTED)
+    return;
+  const char *reason = connection->client_chain_error != NULL ? connection->client_chain_error
+                                                              : "no reason given";
+  mtd_diagnose_add_finding (
+      findings, "CLIENT_CHAIN_UNTRUSTED", MTD_SEVERITY_ERROR, frame,
+      g_strdup_printf ("The client's chain (leaf SHA-1 %s) does not validate against the --ca "
+                       "bundle at the time of the connection: %s.",
+                       leaf->sha1_hex, reason),
+      g_strdup ("App Service does not validate the client's chain: it forwards the certificate "
+                "in X-ARR-ClientCert and the application must check it, as here.  \"unable to "
+                "get local issuer certificate\" means the issuing CA is not in the bundle or the "
+                "client did not send its intermediate; \"certificate has expired\" names the "
+                "expired link by its depth (0 is the client's own); \"unsupported certificate "
+                "purpose\" means a certificate lacks clientAuth in its extended key usage."),
+      g_strdup ("Reproduce with openssl verify -CAfile BUNDLE.pem -untrusted intermediates.pem "
+                "-purpose sslclient -attime EPOCH client.pem, then fix the bundle the application "
+                "trusts or the chain the client sends."));
 }
 
 static void
@@ -301,6 +379,8 @@ diagnose_presented (GPtrArray *findings, const MtdConnection *connection, const 
                NULL, NULL);
   if (leaf == NULL)
     return;
+  diagnose_expected_thumbprint (findings, connection, leaf, verdict_frame (presented));
+  diagnose_chain_check (findings, connection, leaf, verdict_frame (presented));
 
   gint64 capture_seconds = connection->start_usec / G_USEC_PER_SEC;
   MtdCertValidity validity = mtd_cert_validity_at (leaf, capture_seconds);
@@ -783,7 +863,7 @@ diagnose_tls (GPtrArray *findings, const MtdConnection *connection, const MtdTls
 
   if (requested == MTD_REQUESTED_YES
       && (presented == MTD_PRESENTED_EMPTY || presented == MTD_PRESENTED_NO))
-    diagnose_missing_certificate (findings, tls);
+    diagnose_missing_certificate (findings, connection, tls);
   if (presented == MTD_PRESENTED_YES) {
     diagnose_presented (findings, connection, tls);
     guint64 presented_frame = verdict_frame (&tls->presented);

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "mtd-chain.h"
+#include "mtd-checks.h"
 #include "mtd-diagnose.h"
 #include "mtd-keylog.h"
 #include "mtd-pcapng-secrets.h"
@@ -32,6 +33,7 @@ typedef struct {
   MtdPipeline *pipeline;     /* borrowed, NULL until started */
   MtdSummary *summary;       /* borrowed from the pipeline */
   FILE *live_out;            /* borrowed: where live lines go, NULL when not live */
+  const MtdChecks *checks;   /* borrowed: --app, --expect-thumbprint, --ca */
   gboolean has_problem;
 } RunContext;
 
@@ -50,6 +52,7 @@ on_connection (MtdConnection *connection, gpointer user_data)
 {
   RunContext *context = user_data;
   g_autoptr (MtdConnection) owned = connection;
+  mtd_checks_apply (context->checks, owned);
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (owned);
   gboolean has_problem = mtd_diagnosis_has_problem (diagnosis);
   context->has_problem |= has_problem;
@@ -117,6 +120,10 @@ typedef struct {
   char **extra_cert_headers; /* --cert-header, NULL-terminated */
   char **hops;               /* --hop ADDRESS=NAME, NULL-terminated */
   char **keylog_paths;       /* --keylog FILE, NULL-terminated */
+  char **app_addresses;      /* --app ADDRESS, NULL-terminated */
+  char **expected_thumbprints; /* --expect-thumbprint HEX, NULL-terminated */
+  char **ca_paths;           /* --ca FILE, NULL-terminated */
+  MtdChecks *checks;         /* owned: built from the three above */
   MtdKeyLog *keylog;         /* owned: the secrets of --keylog and of the inputs' pcapng blocks */
   GPtrArray *keylog_warnings; /* char*, owned */
   gdouble chain_window_seconds;
@@ -135,6 +142,10 @@ common_options_clear (CommonOptions *common)
   g_strfreev (common->extra_cert_headers);
   g_strfreev (common->hops);
   g_strfreev (common->keylog_paths);
+  g_strfreev (common->app_addresses);
+  g_strfreev (common->expected_thumbprints);
+  g_strfreev (common->ca_paths);
+  mtd_checks_free (common->checks);
   mtd_keylog_free (common->keylog);
   if (common->keylog_warnings != NULL)
     g_ptr_array_unref (common->keylog_warnings);
@@ -175,6 +186,18 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
       "Name a host of the ingress chain; give every address it uses the same NAME, so a leg "
       "leaving one address continues one arriving at another (repeatable)",
       "ADDRESS=NAME" },
+    { "app", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->app_addresses,
+      "The application's address or network (CIDR): connections to it are inbound, "
+      "connections it opens are outbound (repeatable)",
+      "ADDRESS" },
+    { "expect-thumbprint", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->expected_thumbprints,
+      "SHA-1 thumbprint of a client certificate that should be presented; any other is a "
+      "finding (repeatable)",
+      "HEX" },
+    { "ca", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &common->ca_paths,
+      "Validate each presented client chain against the CAs of this PEM bundle at the "
+      "capture's time, as the application must (repeatable)",
+      "FILE" },
     { "chain-window", 0, 0, G_OPTION_ARG_DOUBLE, &common->chain_window_seconds,
       "Clock difference tolerated between captures taken on different hosts when linking "
       "their legs into chains (default 2)",
@@ -220,6 +243,18 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
 {
   if (!parse_hops (common, error))
     return FALSE;
+  common->checks = mtd_checks_new ();
+  for (guint i = 0; common->app_addresses != NULL && common->app_addresses[i] != NULL; i++)
+    if (!mtd_checks_add_app (common->checks, common->app_addresses[i], error))
+      return FALSE;
+  for (guint i = 0; common->expected_thumbprints != NULL && common->expected_thumbprints[i] != NULL;
+       i++)
+    if (!mtd_checks_add_expected_thumbprint (common->checks, common->expected_thumbprints[i],
+                                             error))
+      return FALSE;
+  for (guint i = 0; common->ca_paths != NULL && common->ca_paths[i] != NULL; i++)
+    if (!mtd_checks_add_ca_file (common->checks, common->ca_paths[i], error))
+      return FALSE;
   common->keylog = mtd_keylog_new ();
   common->keylog_warnings = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; common->keylog_paths != NULL && common->keylog_paths[i] != NULL; i++)
@@ -458,6 +493,7 @@ run_analyze (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
+  context.checks = common.checks;
   /* One file: chains are written as they settle.  Several: a leg of one may continue in any
    * other, so chains wait for the end. */
   chain_options.is_streaming = sources->len == 1;
@@ -543,6 +579,7 @@ run_live (int argc, char **argv)
     return EXIT_UNUSABLE;
   }
   RunContext context = { 0 };
+  context.checks = common.checks;
   chain_options.is_streaming = TRUE;
   /* Live lines must not break a JSON document on standard output. */
   context.live_out = (out == stdout && format == MTD_REPORT_JSON) ? stderr : stdout;

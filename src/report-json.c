@@ -634,6 +634,15 @@ mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
     json_uint (&writer, "http_dropped", 0);
   }
   json_bool (&writer, "h2_prior_knowledge", connection->is_h2_prior_knowledge);
+  json_string (&writer, "direction", mtd_direction_name (connection->direction));
+  json_begin_object (&writer, "client_chain_check");
+  json_string (&writer, "status", mtd_chain_check_name (connection->client_chain_check));
+  json_string (&writer, "error", connection->client_chain_error);
+  json_end_object (&writer);
+  if (connection->has_expected_thumbprints)
+    json_bool (&writer, "expected_thumbprint", connection->is_thumbprint_expected);
+  else
+    json_null (&writer, "expected_thumbprint");
   json_end_object (&writer);
 }
 

@@ -167,6 +167,44 @@ put_times (FILE *out, const MtdConnection *connection)
   fputc ('\n', out);
 }
 
+/* The runbook's first question: inbound or outbound, from --app; without it, the roles that
+ * the handshake shows. */
+static void
+put_direction (FILE *out, const MtdConnection *connection)
+{
+  if (connection->direction == MTD_DIRECTION_INBOUND)
+    fputs ("   inbound: the server is the application (--app), the client its caller\n", out);
+  else if (connection->direction == MTD_DIRECTION_OUTBOUND)
+    fputs ("   outbound: the client is the application (--app), calling out\n", out);
+  else if (connection->tls != NULL && connection->tls->requested.value == MTD_REQUESTED_YES)
+    fputs ("   direction unknown (no --app address here): the server asked for a certificate, "
+           "so it is the mTLS endpoint and the client its caller\n",
+           out);
+}
+
+static void
+put_chain_check (FILE *out, const MtdConnection *connection)
+{
+  if (connection->client_chain_check == MTD_CHAIN_NOT_CHECKED && !connection->has_expected_thumbprints)
+    return;
+  fputs ("      ", out);
+  if (connection->client_chain_check != MTD_CHAIN_NOT_CHECKED) {
+    fprintf (out, "chain against --ca: %s", mtd_chain_check_name (connection->client_chain_check));
+    if (connection->client_chain_error != NULL) {
+      fputs (" (", out);
+      put_text (out, connection->client_chain_error);
+      fputc (')', out);
+    }
+    if (connection->has_expected_thumbprints)
+      fputs ("; ", out);
+  }
+  if (connection->has_expected_thumbprints)
+    fputs (connection->is_thumbprint_expected ? "an expected thumbprint"
+                                              : "not an expected thumbprint",
+           out);
+  fputc ('\n', out);
+}
+
 static void
 put_cert_line (FILE *out, const char *label, const MtdCert *cert, const MtdConnection *connection,
                guint n_chain)
@@ -271,6 +309,8 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
   if (tls->client_chain != NULL && tls->client_chain->len > 0)
     put_cert_line (out, "client certificate", g_ptr_array_index (tls->client_chain, 0),
                    connection, tls->client_chain->len);
+  if (tls->client_chain != NULL && tls->client_chain->len > 0)
+    put_chain_check (out, connection);
   if (tls->server_chain != NULL && tls->server_chain->len > 0)
     put_cert_line (out, "server certificate", g_ptr_array_index (tls->server_chain, 0),
                    connection, tls->server_chain->len);
@@ -439,6 +479,7 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
   FILE *out = report->out;
   put_header (out, connection);
   put_times (out, connection);
+  put_direction (out, connection);
   if (connection->tls != NULL)
     put_tls (out, connection, connection->tls);
   if (connection->http != NULL)

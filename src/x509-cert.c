@@ -19,6 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 G_DEFINE_QUARK (mtd-x509-error-quark, mtd_x509_error)
@@ -28,6 +30,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_NAME, X509_NAME_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIO, BIO_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIGNUM, BN_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GENERAL_NAMES, GENERAL_NAMES_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_STORE_CTX, X509_STORE_CTX_free)
 
 enum {
   SHA1_LEN = 20,
@@ -268,6 +271,7 @@ cert_free (MtdCert *cert)
   g_free (cert->issuer);
   g_free (cert->serial_hex);
   g_clear_pointer (&cert->sans, g_ptr_array_unref);
+  g_free (cert->der);
   g_free (cert);
 }
 
@@ -307,6 +311,7 @@ cert_new_with_sha256 (const guint8 *der, gsize der_len, const guint8 *sha256, GE
   g_autoptr (MtdCert) cert = g_new0 (MtdCert, 1);
   cert->ref_count = 1;
   cert->der_len = der_len;
+  cert->der = g_memdup2 (der, der_len);
   cert->sans = g_ptr_array_new_with_free_func (g_free);
 
   if (!read_time (X509_get0_notBefore (x509), "notBefore", &cert->not_before, error)
@@ -529,4 +534,123 @@ mtd_cert_cache_misses (const MtdCertCache *cache)
 {
   g_return_val_if_fail (cache != NULL, 0);
   return cache->n_misses;
+}
+
+/* ---- Trust store ----------------------------------------------------------------------------- */
+
+struct _MtdTrustStore {
+  X509_STORE *store;
+  guint n_anchors;
+};
+
+MtdTrustStore *
+mtd_trust_store_new (void)
+{
+  MtdTrustStore *store = g_new0 (MtdTrustStore, 1);
+  store->store = X509_STORE_new ();
+  g_assert (store->store != NULL);
+  return store;
+}
+
+void
+mtd_trust_store_free (MtdTrustStore *store)
+{
+  if (store == NULL)
+    return;
+  X509_STORE_free (store->store);
+  g_free (store);
+}
+
+gboolean
+mtd_trust_store_add_pem_file (MtdTrustStore *store, const char *path, GError **error)
+{
+  g_autoptr (BIO) bio = BIO_new_file (path, "r");
+  if (bio == NULL) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: cannot be read: %s", path,
+                 openssl_take_reason ());
+    return FALSE;
+  }
+  guint n_added = 0;
+  for (;;) {
+    g_autoptr (X509) x509 = PEM_read_bio_X509 (bio, NULL, NULL, NULL);
+    if (x509 == NULL)
+      break;
+    if (X509_STORE_add_cert (store->store, x509) != 1) {
+      /* The same certificate twice in a bundle is harmless. */
+      ERR_clear_error ();
+      continue;
+    }
+    n_added++;
+  }
+  /* The loop ends at the end of the file (PEM_R_NO_START_LINE) or at a block it cannot read. */
+  unsigned long last = ERR_peek_last_error ();
+  gboolean is_clean_end = last == 0
+                          || (ERR_GET_LIB (last) == ERR_LIB_PEM
+                              && ERR_GET_REASON (last) == PEM_R_NO_START_LINE);
+  if (!is_clean_end) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: a PEM block cannot be read: %s",
+                 path, openssl_take_reason ());
+    return FALSE;
+  }
+  ERR_clear_error ();
+  if (n_added == 0) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                 "%s: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", path);
+    return FALSE;
+  }
+  store->n_anchors += n_added;
+  return TRUE;
+}
+
+static X509 *
+x509_of (const MtdCert *cert)
+{
+  const unsigned char *der = cert->der;
+  if (der == NULL || cert->der_len > LONG_MAX)
+    return NULL;
+  return d2i_X509 (NULL, &der, (long) cert->der_len);
+}
+
+gboolean
+mtd_trust_store_verify (const MtdTrustStore *store, const GPtrArray *chain, gint64 unix_seconds,
+                        char **reason)
+{
+  g_return_val_if_fail (store != NULL && chain != NULL && chain->len > 0 && reason != NULL, FALSE);
+  *reason = NULL;
+  g_autoptr (X509) leaf = x509_of (g_ptr_array_index (chain, 0));
+  STACK_OF (X509) *untrusted = sk_X509_new_null ();
+  g_autoptr (X509_STORE_CTX) context = X509_STORE_CTX_new ();
+  gboolean is_trusted = FALSE;
+  if (leaf == NULL || untrusted == NULL || context == NULL) {
+    *reason = g_strdup_printf ("the chain could not be prepared: %s", openssl_take_reason ());
+    goto out;
+  }
+  for (guint i = 1; i < chain->len; i++) {
+    X509 *intermediate = x509_of (g_ptr_array_index (chain, i));
+    if (intermediate != NULL && !sk_X509_push (untrusted, intermediate))
+      X509_free (intermediate);
+  }
+  if (X509_STORE_CTX_init (context, store->store, leaf, untrusted) != 1) {
+    *reason = g_strdup_printf ("the verifier could not start: %s", openssl_take_reason ());
+    goto out;
+  }
+  X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param (context);
+  X509_VERIFY_PARAM_set_time (param, (time_t) unix_seconds);
+  X509_VERIFY_PARAM_set_purpose (param, X509_PURPOSE_SSL_CLIENT);
+  if (X509_verify_cert (context) == 1) {
+    is_trusted = TRUE;
+  } else {
+    int code = X509_STORE_CTX_get_error (context);
+    int depth = X509_STORE_CTX_get_error_depth (context);
+    X509 *current = X509_STORE_CTX_get_current_cert (context);
+    g_autofree char *subject = current != NULL
+                                   ? name_to_string (X509_get_subject_name (current))
+                                   : NULL;
+    *reason = g_strdup_printf ("%s (depth %d%s%s)", X509_verify_cert_error_string (code), depth,
+                               subject != NULL ? ": " : "", subject != NULL ? subject : "");
+  }
+  ERR_clear_error ();
+out:
+  sk_X509_pop_free (untrusted, X509_free);
+  return is_trusted;
 }
