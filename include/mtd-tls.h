@@ -113,6 +113,7 @@ typedef struct {
   gboolean is_resumed;      /* abbreviated handshake: no certificates exchanged */
   gboolean is_handshake_complete;
   gboolean has_renegotiation; /* handshake records after the first Finished (TLS 1.2) */
+  guint n_renegotiations;     /* completed ones: ChangeCipherSpec records after the first Finished */
   guint64 client_hello_frame;
   guint64 server_hello_frame;
   MtdVerdict requested;

@@ -7,6 +7,9 @@
 #define MTD_REASM_MAX_SEGMENTS 32
 /* A direction waiting this many of its own packets for a missing segment gives up on it. */
 #define MTD_REASM_MAX_STALL_PACKETS 64
+/* The last bytes delivered per direction, kept to tell a retransmission that carries different
+ * bytes (an overlap conflict: an evasion attempt or a broken middlebox) from a plain one. */
+#define MTD_REASM_TAIL_LEN 32
 
 typedef struct {
   guint32 seq;
@@ -31,6 +34,8 @@ typedef struct {
                             * directions never see a segment out of order */
   guint n_segments;
   guint n_stalled_packets;
+  guint8 tail[MTD_REASM_TAIL_LEN]; /* the last tail_len bytes delivered, ending at next_seq */
+  guint tail_len;
 } MtdReasmSide;
 
 /* Where reassembled bytes go: the flow table forwards them to the analysis callbacks. */
@@ -38,6 +43,7 @@ typedef struct {
   void (*deliver) (gpointer context, const guint8 *data, gsize len, guint64 frame,
                    gint64 ts_usec);
   void (*gap) (gpointer context, gsize len);
+  void (*anomaly) (gpointer context, MtdAnomaly anomaly); /* overlap conflict, store full */
   gpointer context;
 } MtdReasmSink;
 

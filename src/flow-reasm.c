@@ -35,6 +35,42 @@ mtd_reasm_side_clear (MtdReasmSide *side)
   side->ooo_used = 0;
 }
 
+/* Keeps the last bytes delivered (data, len) so that a later retransmission of them can be
+ * compared; a gap empties the window. */
+static void
+remember_tail (MtdReasmSide *side, const guint8 *data, gsize len)
+{
+  if (len >= MTD_REASM_TAIL_LEN) {
+    memcpy (side->tail, data + len - MTD_REASM_TAIL_LEN, MTD_REASM_TAIL_LEN);
+    side->tail_len = MTD_REASM_TAIL_LEN;
+    return;
+  }
+  gsize keep = MIN (side->tail_len, MTD_REASM_TAIL_LEN - len);
+  memmove (side->tail, side->tail + side->tail_len - keep, keep);
+  memcpy (side->tail + keep, data, len);
+  side->tail_len = (guint) (keep + len);
+}
+
+/* RFC 9293 §3.10.7.4 lets a receiver keep either copy of retransmitted bytes; an analyser must
+ * say when the copies differ, because the two ends may have read different streams.  Only the
+ * part of the retransmission that falls in the remembered tail can be compared. */
+static void
+check_overlap (MtdReasmSide *side, guint32 seq, const guint8 *data, gsize captured_len,
+               const MtdReasmSink *sink)
+{
+  guint32 tail_start = side->next_seq - side->tail_len;
+  gint32 from = seq_diff (seq, tail_start) > 0 ? seq_diff (seq, tail_start) : 0;
+  gint32 to = MIN (seq_diff (side->next_seq, tail_start),
+                   seq_diff (seq + (guint32) captured_len, tail_start));
+  for (gint32 i = from; i < to; i++) {
+    if (side->tail[i] != data[(guint32) i + (tail_start - seq)]) {
+      if (sink->anomaly != NULL)
+        sink->anomaly (sink->context, MTD_ANOMALY_OVERLAP_CONFLICT);
+      return;
+    }
+  }
+}
+
 /* Delivers the part of a segment at or after next_seq; captured bytes first, then the bytes cut
  * by the snaplen as a gap so that sequence accounting stays right. */
 static void
@@ -44,16 +80,20 @@ deliver_from (MtdReasmSide *side, guint32 seq, const guint8 *data, gsize capture
   gint32 behind = seq_diff (side->next_seq, seq);
   if (behind < 0)
     return;
+  if (behind > 0 && side->tail_len > 0)
+    check_overlap (side, seq, data, captured_len, sink);
   gsize skip = (gsize) behind;
   if (skip >= wire_len)
     return;
   if (skip < captured_len) {
     sink->deliver (sink->context, data + skip, captured_len - skip, frame, ts_usec);
+    remember_tail (side, data + skip, captured_len - skip);
     side->next_seq += (guint32) (captured_len - skip);
     skip = captured_len;
   }
   if (wire_len > skip) {
     sink->gap (sink->context, wire_len - skip);
+    side->tail_len = 0;
     side->next_seq += (guint32) (wire_len - skip);
   }
 }
@@ -105,6 +145,7 @@ skip_to_earliest (MtdReasmSide *side, const MtdReasmSink *sink)
   gint32 hole = seq_diff (earliest, side->next_seq);
   if (hole > 0) {
     sink->gap (sink->context, (gsize) hole);
+    side->tail_len = 0;
     side->next_seq = earliest;
   }
   drain (side, sink);
@@ -155,17 +196,29 @@ mtd_reasm_side_add (MtdReasmSide *side, gsize max_ooo_bytes, guint32 seq, const 
   /* A segment from the future: hold it, unless this side only follows record headers. */
   if (!side->is_buffering) {
     sink->gap (sink->context, (gsize) ahead);
+    side->tail_len = 0;
     side->next_seq = seq;
     deliver_from (side, seq, data, captured_len, wire_len, frame, ts_usec, sink);
     return;
   }
-  for (guint i = 0; i < side->n_segments; i++)
-    if (side->segments[i].seq == seq && side->segments[i].wire_len >= wire_len)
-      return; /* a retransmission of a segment already held */
+  for (guint i = 0; i < side->n_segments; i++) {
+    const MtdOooSegment *held = &side->segments[i];
+    if (held->seq == seq && held->wire_len >= wire_len) {
+      /* A retransmission of a segment already held: the copies must agree. */
+      gsize n_compared = MIN (held->captured_len, captured_len);
+      if (n_compared > 0 && memcmp (side->ooo_data + held->offset, data, n_compared) != 0
+          && sink->anomaly != NULL)
+        sink->anomaly (sink->context, MTD_ANOMALY_OVERLAP_CONFLICT);
+      return;
+    }
+  }
   if (!reserve (side, max_ooo_bytes, captured_len)) {
+    if (sink->anomaly != NULL)
+      sink->anomaly (sink->context, MTD_ANOMALY_OOO_BUFFER_FULL);
     skip_to_earliest (side, sink);
     if (seq_diff (seq, side->next_seq) > 0) {
       sink->gap (sink->context, (gsize) seq_diff (seq, side->next_seq));
+      side->tail_len = 0;
       side->next_seq = seq;
     }
     deliver_from (side, seq, data, captured_len, wire_len, frame, ts_usec, sink);

@@ -285,11 +285,17 @@ gap_to_analysis (gpointer context, gsize len)
   table->callbacks->on_gap (flow, flow->state, flow->delivering_side, len, table->user_data);
 }
 
+static void
+anomaly_to_flow (gpointer context, MtdAnomaly anomaly)
+{
+  mtd_flow_note_anomaly (context, anomaly);
+}
+
 static MtdReasmSink
 sink_for (MtdFlow *flow, guint side)
 {
   flow->delivering_side = side;
-  MtdReasmSink sink = { deliver_to_analysis, gap_to_analysis, flow };
+  MtdReasmSink sink = { deliver_to_analysis, gap_to_analysis, anomaly_to_flow, flow };
   return sink;
 }
 

@@ -441,6 +441,7 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
   else
     json_bool (writer, "handshake_complete", handshake_state > 0);
   json_bool (writer, "renegotiation", tls->has_renegotiation);
+  json_uint (writer, "renegotiations", tls->n_renegotiations);
   json_bool (writer, "post_handshake_auth_offered", tls->has_post_handshake_auth_offer);
   json_frame (writer, "client_hello_frame", tls->client_hello_frame);
   json_frame (writer, "server_hello_frame", tls->server_hello_frame);

@@ -157,6 +157,7 @@ typedef struct {
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
   guint n_late_handshake;
   gboolean has_late_ccs;      /* a ChangeCipherSpec after its first Finished */
+  guint n_late_ccs;           /* all of them: one per renegotiation the side completed */
   guint n_late_before_ccs;    /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
 
@@ -1395,6 +1396,8 @@ finish_record (MtdTls *tls, guint side_index)
       side->has_late_ccs = TRUE;
       side->n_late_before_ccs = side->n_handshake_after_finished;
     }
+    if (side->has_encrypted_handshake && side->n_late_ccs++ == MTD_MAX_LATE_AUTHS)
+      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS); /* only the first renegotiations are read */
     side->has_ccs = TRUE;
     /* In TLS 1.2 and older everything after ChangeCipherSpec is encrypted (RFC 5246 §7.1); in
      * TLS 1.3 it is a compatibility no-op (RFC 8446 Appendix D.4). */
@@ -2259,6 +2262,7 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   facts->is_handshake_complete = mtd_tls_is_handshake_over (tls) && !tls->has_fatal_alert;
   facts->has_renegotiation = client->n_handshake_after_finished > 0
                              || server->n_handshake_after_finished > 0;
+  facts->n_renegotiations = MAX (client->n_late_ccs, server->n_late_ccs);
   facts->client_hello_frame = client->client_hello_frame;
   facts->server_hello_frame = server->server_hello_frame;
   facts->acceptable_cas = copy_strings (tls->acceptable_cas);

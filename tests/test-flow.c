@@ -334,6 +334,36 @@ test_retransmission (void)
   fixture_clear (&f);
 }
 
+/* RFC 9293 §3.10.7.4: a retransmission whose bytes differ from the first copy (an evasion attempt
+ * or a broken middlebox) keeps the first copy and is recorded as an overlap conflict, whether the
+ * first copy was delivered already or is held out of order. */
+static void
+test_overlap_conflict (void)
+{
+  for (guint held = 0; held < 2; held++) {
+    Fixture f;
+    fixture_init (&f, NULL);
+    g_autofree guint8 *up = make_stream (30, 9);
+    g_autofree guint8 *other = g_memdup2 (up, 30);
+    other[held ? 25 : 7] ^= 0xFF;
+    handshake (&f, CISN, SISN);
+    if (held) {
+      send (&f, TRUE, CISN + 21, SISN + 1, ACK, up + 20, 10);    /* frame 4: held */
+      send (&f, TRUE, CISN + 21, SISN + 1, ACK, other + 20, 10); /* frame 5: differs */
+      send (&f, TRUE, CISN + 1, SISN + 1, ACK, up, 20);          /* frame 6: fills the hole */
+    } else {
+      send (&f, TRUE, CISN + 1, SISN + 1, ACK, up, 10);          /* frame 4: delivered */
+      send (&f, TRUE, CISN + 1, SISN + 1, ACK, other, 20);       /* frame 5: differs, longer */
+      send (&f, TRUE, CISN + 21, SISN + 1, ACK, up + 20, 10);    /* frame 6 */
+    }
+    FlowLog *log = flow_log (&f, 0);
+    assert_stream (log->stream[0], up, 30); /* the first copies */
+    mtd_flow_table_end_all (f.table);
+    g_assert_cmpuint (log->info_at_end.anomalies.counts[MTD_ANOMALY_OVERLAP_CONFLICT], ==, 1);
+    fixture_clear (&f);
+  }
+}
+
 /* A segment overlapping delivered bytes delivers only the new ones, in order and in place. */
 static void
 test_partial_overlap (void)
@@ -818,6 +848,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/out-of-order", test_out_of_order);
   g_test_add_func ("/flow/retransmission", test_retransmission);
   g_test_add_func ("/flow/partial-overlap", test_partial_overlap);
+  g_test_add_func ("/flow/overlap-conflict", test_overlap_conflict);
   g_test_add_func ("/flow/hole-becomes-gap", test_hole_becomes_gap);
   g_test_add_func ("/flow/acknowledged-tail-missing", test_acknowledged_tail_missing);
   g_test_add_func ("/flow/wraparound", test_wraparound);
