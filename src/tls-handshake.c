@@ -73,8 +73,9 @@ enum {
 /* Alert-sized encrypted records remembered after the notes are full (a late close_notify). */
 #define MAX_LATE_ALERTS 4
 /* Encrypted handshake records remembered after a side's first Finished (TLS 1.2): a
- * renegotiation's ClientHello or HelloRequest and the flight that follows it. */
-#define MAX_LATE_HANDSHAKE_NOTES 8
+ * renegotiation's ClientHello or HelloRequest and the first record of the flight that follows
+ * it, all that inference reads (the rest is counted). */
+#define MAX_LATE_HANDSHAKE_NOTES 2
 /* A minimal Certificate message holding one certificate is well above this: 4 + 1 + 3 + 3 bytes of
  * framing, a DER certificate of a few hundred bytes and 2 bytes of entry extensions. */
 #define MIN_CERTIFICATE_RECORD_LEN 200
@@ -86,10 +87,11 @@ static const guint8 hello_retry_request_random[32] = {
   0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 };
 
+/* 16 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side. */
 typedef struct {
-  guint8 type;
-  gsize len;
   guint64 frame;
+  guint32 len; /* at most MAX_RECORD_LEN */
+  guint8 type;
 } RecordNote;
 
 typedef struct {
