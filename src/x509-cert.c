@@ -564,10 +564,22 @@ mtd_trust_store_free (MtdTrustStore *store)
 gboolean
 mtd_trust_store_add_pem_file (MtdTrustStore *store, const char *path, GError **error)
 {
-  g_autoptr (BIO) bio = BIO_new_file (path, "r");
+  /* Read by GLib first, for a reason in plain words ("No such file or directory"). */
+  g_autofree char *contents = NULL;
+  gsize contents_len = 0;
+  g_autoptr (GError) read_error = NULL;
+  if (!g_file_get_contents (path, &contents, &contents_len, &read_error)) {
+    /* GLib's message names the file and the reason. */
+    g_propagate_error (error, g_steal_pointer (&read_error));
+    return FALSE;
+  }
+  if (contents_len > G_MAXINT) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: too large for a PEM bundle", path);
+    return FALSE;
+  }
+  g_autoptr (BIO) bio = BIO_new_mem_buf (contents, (int) contents_len);
   if (bio == NULL) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: cannot be read: %s", path,
-                 openssl_take_reason ());
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s: %s", path, openssl_take_reason ());
     return FALSE;
   }
   guint n_added = 0;
