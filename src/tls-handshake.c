@@ -2212,9 +2212,12 @@ add_inferred_tls13_alerts (const MtdTls *tls, guint client_index, MtdTlsFacts *f
       alert.frame = record->frame;
       alert.is_from_client = is_client;
       alert.is_encrypted = TRUE;
-      g_array_append_val (facts->alerts, alert);
+      if (facts->alerts->len < tls->limits.max_list_items)
+        g_array_append_val (facts->alerts, alert);
     }
     for (guint i = 0; i < side->n_late_alerts; i++) {
+      if (facts->alerts->len >= tls->limits.max_list_items)
+        break; /* the same cap as alerts read in clear (add_alert) */
       MtdTlsAlert alert = { 0 };
       alert.frame = side->late_alert_frames[i];
       alert.is_from_client = is_client;
