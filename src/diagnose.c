@@ -343,12 +343,17 @@ diagnose_chain_check (GPtrArray *findings, const MtdConnection *connection, cons
       g_strdup_printf ("The client's chain (leaf SHA-1 %s) does not validate against the --ca "
                        "bundle at the time of the connection: %s.",
                        leaf->sha1_hex, reason),
-      g_strdup ("App Service does not validate the client's chain: it forwards the certificate "
-                "in X-ARR-ClientCert and the application must check it, as here.  \"unable to "
+      g_strdup_printf (
+          "%s  \"unable to "
                 "get local issuer certificate\" means the issuing CA is not in the bundle or the "
                 "client did not send its intermediate; \"certificate has expired\" names the "
                 "expired link by its depth (0 is the client's own); \"unsupported certificate "
-                "purpose\" means a certificate lacks clientAuth in its extended key usage."),
+                "purpose\" means a certificate lacks clientAuth in its extended key usage.",
+          connection->direction == MTD_DIRECTION_OUTBOUND
+              ? "The server this application calls validates the chain against the CAs it "
+                "trusts; if those are the --ca bundle, it rejects this certificate."
+              : "App Service does not validate the client's chain: it forwards the certificate "
+                "in X-ARR-ClientCert and the application must check it, as here."),
       g_strdup ("Reproduce with openssl verify -CAfile BUNDLE.pem -untrusted intermediates.pem "
                 "-purpose sslclient -attime EPOCH client.pem, then fix the bundle the application "
                 "trusts or the chain the client sends."));
