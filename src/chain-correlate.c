@@ -764,6 +764,16 @@ follow_presented (MtdChain *chain)
                                         n_hops, header->name, header->sha1_hex));
     return;
   }
+  if (chain->last_carried_hop == n_hops) {
+    /* Every TLS hop after the first showed the caller's certificate again in its own handshake
+     * (the caller itself connected on each): there is no hop after the last to name. */
+    set_verdict (chain, MTD_CHAIN_DELIVERED,
+                 g_strdup_printf ("The certificate the caller presented on hop 1 (SHA-1 %s) is "
+                                  "presented again in the TLS handshake of every hop up to hop "
+                                  "%u.",
+                                  caller_sha1, n_hops));
+    return;
+  }
   g_autofree char *open_hop = hop_phrase (chain, chain->last_carried_hop + 1);
   set_verdict (chain, MTD_CHAIN_UNKNOWN,
                g_strdup_printf ("The caller presented a certificate on hop 1; from %s on the "

@@ -1138,6 +1138,22 @@ test_unknown_behind_tls (void)
   assert_no_error (seen);
 }
 
+/* Hop 2 is TLS again and shows the caller's own certificate in its handshake, as when one
+ * client's connections to one address are linked: the certificate is carried to the last hop,
+ * and there is no hop after it to name (the verdict's sentence once read past the hops). */
+static void
+test_presented_on_every_hop (void)
+{
+  MtdConnection *second
+      = tls_leg (connection_new (2, FRONT_END ":40000", MIDDLE ":443", 20, 180, 8, 38),
+                 MTD_REQUESTED_YES, MTD_PRESENTED_YES, &client_cert);
+  g_autoptr (Run) run = run_chainer (NULL, caller_presents (&client_cert), second, NULL);
+  assert_chains (run, "1 2");
+  const ChainSeen *seen = chain_at (run, 0);
+  assert_verdict (seen, MTD_CHAIN_DELIVERED, 0, 0, 2);
+  assert_no_error (seen);
+}
+
 static void
 test_incomplete (void)
 {
@@ -1444,6 +1460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/chain/dropped-forbidden", test_dropped_forbidden);
   g_test_add_func ("/chain/dropped-behind-tls", test_dropped_behind_tls);
   g_test_add_func ("/chain/unknown-behind-tls", test_unknown_behind_tls);
+  g_test_add_func ("/chain/presented-on-every-hop", test_presented_on_every_hop);
   g_test_add_func ("/chain/incomplete", test_incomplete);
   g_test_add_func ("/chain/not-requested", test_not_requested);
   g_test_add_func ("/chain/never-presented", test_never_presented);
