@@ -1,28 +1,37 @@
 #!/usr/bin/env python3
-"""make-bench-capture.py - a large classic pcap built from mtlsdiag's real sample handshakes.
+"""make-bench-capture.py - large classic pcaps built from mtlsdiag's real sample handshakes.
 
 Plain python3, standard library only.  Reads the real loopback captures in captures/ (classic
-pcap, link type EN10MB, Ethernet + IPv4 + TCP) and writes one large classic pcap made of:
+pcap, link type EN10MB, Ethernet + IPv4 + TCP) and writes one large classic pcap of copies of
+them.  --mode chooses the traffic:
 
-  * short connections: tens of thousands of copies of the template connections (TLS 1.2 and 1.3
-    with a client certificate presented, an empty one, none requested, rejected, unknown CA, and
-    plain HTTP), each with its own client address and port, so every copy is a distinct 5-tuple;
-  * bulk connections: copies of the successful TLS templates with encrypted application data
-    (records of type 23, ~16 KB each, split into 1448-byte TCP segments with delayed ACKs)
-    inserted before the closing alert, so that most of the bytes are bulk data.
+  * mixed (the default, used by tests/test_chains.py): short connections, tens of thousands of
+    copies of the template connections (TLS 1.2 and 1.3 with a client certificate presented, an
+    empty one, none requested, rejected, unknown CA, and plain HTTP), and bulk connections, copies
+    of the successful TLS templates with encrypted application data (records of type 23, ~16 KB
+    each, split into 1448-byte TCP segments with delayed ACKs) inserted before the closing alert,
+    so that most of the bytes are bulk data;
+  * handshake: short connections only, mostly failures (see HANDSHAKE_TLS_KINDS) and
+    --http-share of plain HTTP, CONCURRENCY open at once: about 156 connections per MB;
+  * bulk: bulk connections only, --bulk-lanes of them open at once;
+  * hold: --connections short connections of the handshake mix, opened in batches of --hold:
+    every connection of a batch sends everything up to its first FIN (the handshake is over, the
+    connection still open), then they close one after the other.  Two files that differ only in --hold
+    have the same connections, addresses and sequence numbers, so the difference of a tool's peak
+    memory on them is what --hold extra open connections cost.
 
 Every copy keeps its template's bytes; only the client address and port, the server address and
 port (443, or 80 for HTTP), the sequence numbers (a random initial number per direction, applied
 to seq and ack alike) and the IPv4 checksum are rewritten.  TCP checksums are left as they are
-(loopback captures already carry unfinished ones).  Connections are interleaved round-robin:
-CONCURRENCY lanes of short connections and as many bulk lanes as the bulk share needs each emit
-one step per round, so a few thousand connections are open at any time, and timestamps grow with
-the bytes at the link rate (--link-mbps, 1 Gbit/s).
+(loopback captures already carry unfinished ones).  Every copy is a distinct 5-tuple.  Connections
+are interleaved round-robin: lanes of short and bulk connections each emit one step per round, so
+thousands of connections are open at any time, and timestamps grow with the bytes at the link
+rate (--link-mbps, 1 Gbit/s).  The output depends only on the options (--seed, 1).
 
 The expected facts (cert_requested, cert_presented, ...) of each kind come from
 captures/expected.json.  A summary goes to standard output, and as JSON to --summary-json.
 
-usage: make-bench-capture.py [--mb 500] [--seed 1] [--concurrency 2000] OUT.pcap
+usage: make-bench-capture.py [--mode mixed|handshake|bulk|hold] [--mb 500] [--seed 1] OUT.pcap
 """
 import argparse
 import json
@@ -41,6 +50,16 @@ SHORT_KINDS = [
     ("tls12-unknown-ca", 1), ("tls13-unknown-ca", 1),
     ("http-200", 1), ("http-redirect", 1),
 ]
+# TLS kinds of --mode handshake and hold, and their weights: more failures than successes, as
+# the traffic mtlsdiag is pointed at (about 5.9 KB per connection).
+HANDSHAKE_TLS_KINDS = [
+    ("tls12-presented", 3), ("tls13-presented", 3),
+    ("tls12-no-request", 2), ("tls13-no-request", 2),
+    ("tls12-empty", 1), ("tls13-empty", 1),
+    ("tls12-rejected", 3), ("tls13-rejected", 3),
+    ("tls12-unknown-ca", 2), ("tls13-unknown-ca", 2),
+]
+HTTP_KINDS = ["http-200", "http-redirect"]
 # Templates that complete their handshake and can carry bulk application data.
 BULK_KINDS = ["tls12-presented", "tls13-presented", "tls12-no-request", "tls13-no-request"]
 
@@ -149,6 +168,9 @@ class Template:
             p.csum_part = ip_words_sum(p.base[IP_OFF:IP_OFF + 20]) + (server_ip >> 16) + (
                 server_ip & 0xFFFF)
             self.pkts.append(p)
+        # hold mode sends everything before the first FIN or RST, and the rest later
+        self.first_end = next((i for i, p in enumerate(self.pkts) if p.flags & (TCP_FIN | TCP_RST)),
+                              len(self.pkts))
         self.wire_bytes = sum(p.wire_len for p in self.pkts)
         self.file_bytes = self.wire_bytes + 16 * len(self.pkts)
         self._find_bulk_point()
@@ -273,9 +295,9 @@ def with_payload_len(hdr, csum_part, payload_len):
     return bytes(b), csum_part - old_tot + new_tot
 
 
-def short_steps(conn, w):
-    """A short connection: one template packet per round."""
-    for p in conn.tpl.pkts:
+def short_steps(conn, w, first=0, end=None):
+    """A short connection (template packets first to end): one template packet per round."""
+    for p in conn.tpl.pkts[first:end]:
         conn.emit_tpl(w, p)
         yield
 
@@ -353,20 +375,238 @@ def bulk_step_bytes():
     return SEGS_PER_STEP * seg + (SEGS_PER_STEP // ACK_EVERY) * ack
 
 
+class Run:
+    """One generation: the writer, the templates, and the connections made so far."""
+
+    def __init__(self, templates, rng, w):
+        self.templates = templates
+        self.rng = rng
+        self.w = w
+        self.next_index = 0
+        self.counts = {}
+        self.bulk_counts = {}
+        self.bulk_data_bytes = 0
+        self.pool = None
+
+    def new_conn(self, name):
+        c = Conn(self.templates[name], self.next_index, self.rng)
+        self.next_index += 1
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return c
+
+    def bulk_source(self, lanes_bulk, bulk_budget, lo, hi):
+        """next_bulk(lane): the lane's next bulk connection, None once its budget is spent."""
+        rng = self.rng
+        if self.pool is None:
+            self.pool = rng.randbytes(1 << 20)
+        lane_budget = [bulk_budget // lanes_bulk if lanes_bulk else 0] * lanes_bulk
+        bulk_rr = [0]
+
+        def next_bulk(lane):
+            left = lane_budget[lane]
+            if left <= 0:
+                return None
+            name = BULK_KINDS[bulk_rr[0] % len(BULK_KINDS)]
+            upload = bulk_rr[0] % 4 == 3
+            bulk_rr[0] += 1
+            tpl = self.templates[name]
+            rec_len = 16401 if name.startswith("tls13") else 16408   # 2^14 + AEAD overhead
+            per_rec = stream_file_bytes(rec_len + 5)
+            # ceil: the lane's last connection takes what is left, so the file reaches its size
+            fit = max(1, -int(-(left - tpl.file_bytes) // per_rec))
+            n_rec = min(rng.randint(lo, hi), fit)
+            if fit - n_rec < lo // 2:
+                n_rec = fit
+            stream = make_stream(rng, self.pool, n_rec, rec_len, rng.randint(200, rec_len))
+            lane_budget[lane] = left - stream_file_bytes(len(stream)) - tpl.file_bytes
+            self.bulk_data_bytes += len(stream)
+            self.bulk_counts[name] = self.bulk_counts.get(name, 0) + 1
+            return bulk_steps(self.new_conn(name), self.w, stream, upload)
+
+        return next_bulk
+
+
+def run_lanes(lanes, next_short, next_bulk):
+    """Round-robin over lanes [is_bulk, lane, generator, delay] until all are spent; a lane
+    whose connection ends starts its next one.  Returns the most connections open at once."""
+    peak_open = 0
+    while lanes:
+        alive = []
+        n_open = 0
+        for lane in lanes:
+            if lane[3]:
+                lane[3] -= 1
+                alive.append(lane)
+                continue
+            gen = lane[2]
+            while gen is not None:
+                try:
+                    next(gen)
+                    break
+                except StopIteration:
+                    gen = next_bulk(lane[1]) if lane[0] else next_short()
+                    lane[2] = gen
+            if gen is not None:
+                alive.append(lane)
+                n_open += 1
+        peak_open = max(peak_open, n_open)
+        lanes = alive
+    return peak_open
+
+
+def round_robin(gens):
+    """One step of each generator per round until all are spent."""
+    while gens:
+        alive = []
+        for gen in gens:
+            try:
+                next(gen)
+                alive.append(gen)
+            except StopIteration:
+                pass
+        gens = alive
+
+
+def handshake_list(templates, rng, n, http_share):
+    """n short connection kinds of the handshake mix, n * http_share of them HTTP, shuffled."""
+    n_http = round(n * http_share)
+    n_tls = n - n_http
+    weight_sum = sum(wt for _, wt in HANDSHAKE_TLS_KINDS)
+    # largest remainders, so that exactly n_tls are made
+    share = {k: divmod(n_tls * wt, weight_sum) for k, wt in HANDSHAKE_TLS_KINDS}
+    left = n_tls - sum(q for q, _ in share.values())
+    extra = sorted(share, key=lambda k: -share[k][1])[:left]
+    kinds = []
+    for k, _ in HANDSHAKE_TLS_KINDS:
+        kinds += [k] * (share[k][0] + (k in extra))
+    for i, k in enumerate(HTTP_KINDS):
+        kinds += [k] * (n_http // len(HTTP_KINDS) + (i < n_http % len(HTTP_KINDS)))
+    rng.shuffle(kinds)
+    return kinds
+
+
+def mode_mixed(run, args, target):
+    rng = run.rng
+    templates = run.templates
+    # short connections: exact proportions, shuffled
+    weight_sum = sum(wt for _, wt in SHORT_KINDS)
+    avg_short = sum(templates[k].file_bytes * wt for k, wt in SHORT_KINDS) / weight_sum
+    n_short = max(len(SHORT_KINDS), int(target * args.short_share / avg_short))
+    short_list = []
+    for k, wt in SHORT_KINDS:
+        short_list += [k] * max(1, round(n_short * wt / weight_sum))
+    rng.shuffle(short_list)
+    n_short = len(short_list)
+    short_bytes = sum(templates[k].file_bytes for k in short_list)
+    short_pkts = sum(len(templates[k].pkts) for k in short_list)
+
+    lanes_short = max(1, min(args.concurrency, n_short // 8))
+    max_delay = 16
+    rounds = -(-short_pkts // lanes_short) + max_delay // 2
+    bulk_budget = max(0, target - 24 - short_bytes)
+    per_round = bulk_step_bytes()
+    lanes_bulk = max(1, -(-bulk_budget // (rounds * per_round))) if bulk_budget else 0
+    lo, hi = (int(x) for x in args.bulk_records.split("-"))
+    run.pool = rng.randbytes(1 << 20)
+    short_iter = iter(short_list)
+
+    def next_short():
+        name = next(short_iter, None)
+        return None if name is None else short_steps(run.new_conn(name), run.w)
+
+    next_bulk = run.bulk_source(lanes_bulk, bulk_budget, lo, hi)
+    # lanes: (is_bulk, lane number, generator, delay); bulk lanes spread among the short ones
+    lanes = []
+    for j in range(lanes_short):
+        lanes.append([False, j, next_short(), rng.randrange(max_delay)])
+    spacing = max(1, lanes_short // max(1, lanes_bulk))
+    for j in range(lanes_bulk):
+        lanes.insert(min(len(lanes), j * (spacing + 1)), [True, j, next_bulk(j),
+                                                          rng.randrange(max_delay)])
+    peak = run_lanes(lanes, next_short, next_bulk)
+    return {"short_connections": n_short, "concurrency_lanes": lanes_short + lanes_bulk,
+            "peak_open_connections": peak}
+
+
+def mode_handshake(run, args, target):
+    rng = run.rng
+    templates = run.templates
+    weight_sum = sum(wt for _, wt in HANDSHAKE_TLS_KINDS)
+    avg_tls = sum(templates[k].file_bytes * wt for k, wt in HANDSHAKE_TLS_KINDS) / weight_sum
+    avg_http = sum(templates[k].file_bytes for k in HTTP_KINDS) / len(HTTP_KINDS)
+    avg = (1 - args.http_share) * avg_tls + args.http_share * avg_http
+    n = max(len(HANDSHAKE_TLS_KINDS) + len(HTTP_KINDS), -int(-(target - 24) // avg))
+    short_list = handshake_list(templates, rng, n, args.http_share)
+    lanes_short = max(1, min(args.concurrency, len(short_list) // 8))
+    max_delay = 16
+    short_iter = iter(short_list)
+
+    def next_short():
+        name = next(short_iter, None)
+        return None if name is None else short_steps(run.new_conn(name), run.w)
+
+    lanes = [[False, j, next_short(), rng.randrange(max_delay)] for j in range(lanes_short)]
+    peak = run_lanes(lanes, next_short, None)
+    return {"short_connections": len(short_list), "concurrency_lanes": lanes_short,
+            "peak_open_connections": peak}
+
+
+def mode_bulk(run, args, target):
+    rng = run.rng
+    lo, hi = (int(x) for x in args.bulk_records.split("-"))
+    lanes_bulk = max(1, args.bulk_lanes)
+    next_bulk = run.bulk_source(lanes_bulk, max(0, target - 24), lo, hi)
+    max_delay = 16
+    lanes = [[True, j, next_bulk(j), rng.randrange(max_delay)] for j in range(lanes_bulk)]
+    peak = run_lanes(lanes, None, next_bulk)
+    return {"short_connections": 0, "concurrency_lanes": lanes_bulk, "peak_open_connections": peak}
+
+
+def mode_hold(run, args, target):
+    if args.connections < 1 or args.hold < 1:
+        die("--mode hold needs --connections and --hold of 1 or more")
+    kinds = handshake_list(run.templates, run.rng, args.connections, args.http_share)
+    # all connections first, so that the addresses and sequence numbers do not depend on --hold
+    conns = [run.new_conn(k) for k in kinds]
+    for start in range(0, len(conns), args.hold):
+        batch = conns[start:start + args.hold]
+        round_robin([short_steps(c, run.w, 0, c.tpl.first_end) for c in batch])
+        # each end whole (FIN, FIN, last ACK), as a real close takes one round trip, not one
+        # round over the whole batch
+        for c in batch:
+            for _ in short_steps(c, run.w, c.tpl.first_end):
+                pass
+    return {"short_connections": len(conns), "concurrency_lanes": min(args.hold, len(conns)),
+            "peak_open_connections": min(args.hold, len(conns)), "hold": args.hold}
+
+
+MODES = {"mixed": mode_mixed, "handshake": mode_handshake, "bulk": mode_bulk, "hold": mode_hold}
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", help="output classic pcap")
+    ap.add_argument("--mode", choices=sorted(MODES), default="mixed",
+                    help="the traffic: mixed (default), handshake, bulk or hold")
     ap.add_argument("--mb", type=float, default=500.0,
-                    help="size of the capture in MB (10^6 bytes, default 500)")
+                    help="size of the capture in MB (10^6 bytes, default 500); not for hold")
     ap.add_argument("--captures", default=os.path.join(here, "..", "..", "captures"),
                     help="directory of the template captures and expected.json")
     ap.add_argument("--concurrency", type=int, default=2000,
                     help="lanes of short connections open at once (default 2000)")
     ap.add_argument("--short-share", type=float, default=0.3,
-                    help="share of the bytes in short (handshake-only) connections (0.3)")
+                    help="mixed: share of the bytes in short (handshake-only) connections (0.3)")
+    ap.add_argument("--http-share", type=float, default=0.1,
+                    help="handshake, hold: share of the connections that are plain HTTP (0.1)")
     ap.add_argument("--bulk-records", default="16-160",
                     help="range of ~16 KB records per bulk connection (16-160)")
+    ap.add_argument("--bulk-lanes", type=int, default=256,
+                    help="bulk: bulk connections open at once (256)")
+    ap.add_argument("--connections", type=int, default=100000,
+                    help="hold: number of connections (100000)")
+    ap.add_argument("--hold", type=int, default=10000,
+                    help="hold: connections open at once, after their handshake (10000)")
     ap.add_argument("--link-mbps", type=float, default=1000.0,
                     help="link rate that spaces the timestamps, in Mbit/s (1000)")
     ap.add_argument("--seed", type=int, default=1)
@@ -397,106 +637,14 @@ def main():
         if t.bulk_at is None or None in t.seg_hdr.values() or None in t.ack_hdr.values():
             die(f"{name}.pcap: no place for bulk data")
 
-    # short connections: exact proportions, shuffled
-    weight_sum = sum(w for _, w in SHORT_KINDS)
-    avg_short = sum(templates[k].file_bytes * w for k, w in SHORT_KINDS) / weight_sum
-    n_short = max(len(SHORT_KINDS), int(target * args.short_share / avg_short))
-    short_list = []
-    for k, w in SHORT_KINDS:
-        short_list += [k] * max(1, round(n_short * w / weight_sum))
-    rng.shuffle(short_list)
-    n_short = len(short_list)
-    short_bytes = sum(templates[k].file_bytes for k in short_list)
-    short_pkts = sum(len(templates[k].pkts) for k in short_list)
-
-    lanes_short = max(1, min(args.concurrency, n_short // 8))
-    max_delay = 16
-    rounds = -(-short_pkts // lanes_short) + max_delay // 2
-    bulk_budget = max(0, target - 24 - short_bytes)
-    per_round = bulk_step_bytes()
-    lanes_bulk = max(1, -(-bulk_budget // (rounds * per_round))) if bulk_budget else 0
-    lo, hi = (int(x) for x in args.bulk_records.split("-"))
-
-    pool = rng.randbytes(1 << 20)
     start_usec = min(t.first_usec for t in templates.values()) // 1_000_000 * 1_000_000
-
     w = Writer(args.out, start_usec, args.link_mbps * 1e6)
-    next_index = 0
-    counts = {}
-    bulk_counts = {}
-    bulk_data_bytes = 0
-
-    def new_conn(name):
-        nonlocal next_index
-        c = Conn(templates[name], next_index, rng)
-        next_index += 1
-        counts[name] = counts.get(name, 0) + 1
-        return c
-
-    short_iter = iter(short_list)
-
-    def next_short():
-        name = next(short_iter, None)
-        if name is None:
-            return None
-        return short_steps(new_conn(name), w)
-
-    lane_budget = [bulk_budget // lanes_bulk if lanes_bulk else 0] * lanes_bulk
-    bulk_rr = [0]
-
-    def next_bulk(lane):
-        nonlocal bulk_data_bytes
-        left = lane_budget[lane]
-        if left <= 0:
-            return None
-        name = BULK_KINDS[bulk_rr[0] % len(BULK_KINDS)]
-        upload = bulk_rr[0] % 4 == 3
-        bulk_rr[0] += 1
-        tpl = templates[name]
-        rec_len = 16401 if name.startswith("tls13") else 16408   # 2^14 + AEAD overhead
-        per_rec = stream_file_bytes(rec_len + 5)
-        # ceil: the lane's last connection takes what is left, so the file reaches its size
-        fit = max(1, -int(-(left - tpl.file_bytes) // per_rec))
-        n_rec = min(rng.randint(lo, hi), fit)
-        if fit - n_rec < lo // 2:
-            n_rec = fit
-        stream = make_stream(rng, pool, n_rec, rec_len, rng.randint(200, rec_len))
-        lane_budget[lane] = left - stream_file_bytes(len(stream)) - tpl.file_bytes
-        bulk_data_bytes += len(stream)
-        bulk_counts[name] = bulk_counts.get(name, 0) + 1
-        return bulk_steps(new_conn(name), w, stream, upload)
-
-    # lanes: (is_bulk, lane number, generator, delay); bulk lanes spread among the short ones
-    lanes = []
-    for j in range(lanes_short):
-        lanes.append([False, j, next_short(), rng.randrange(max_delay)])
-    spacing = max(1, lanes_short // max(1, lanes_bulk))
-    for j in range(lanes_bulk):
-        lanes.insert(min(len(lanes), j * (spacing + 1)), [True, j, next_bulk(j),
-                                                          rng.randrange(max_delay)])
-    peak_open = 0
-    while lanes:
-        alive = []
-        n_open = 0
-        for lane in lanes:
-            if lane[3]:
-                lane[3] -= 1
-                alive.append(lane)
-                continue
-            gen = lane[2]
-            while gen is not None:
-                try:
-                    next(gen)
-                    break
-                except StopIteration:
-                    gen = next_bulk(lane[1]) if lane[0] else next_short()
-                    lane[2] = gen
-            if gen is not None:
-                alive.append(lane)
-                n_open += 1
-        peak_open = max(peak_open, n_open)
-        lanes = alive
+    run = Run(templates, rng, w)
+    shape = MODES[args.mode](run, args, target)
     w.close()
+    counts = run.counts
+    bulk_counts = run.bulk_counts
+    bulk_data_bytes = run.bulk_data_bytes
 
     # the expected facts, per kind and in total
     kinds = []
@@ -527,14 +675,14 @@ def main():
             cell = totals["tls_requested_presented"].setdefault(req, {})
             cell[pres] = cell.get(pres, 0) + n
     summary = {
-        "file": args.out, "file_bytes": w.n_file_bytes, "packets": w.n_packets,
+        "file": args.out, "mode": args.mode, "file_bytes": w.n_file_bytes, "packets": w.n_packets,
         "wire_bytes": w.n_wire_bytes, "bulk_data_bytes": bulk_data_bytes,
-        "bulk_connections": sum(bulk_counts.values()), "short_connections": n_short,
-        "concurrency_lanes": lanes_short + lanes_bulk, "peak_open_connections": peak_open,
+        "bulk_connections": sum(bulk_counts.values()),
         "duration_s": round((w.clock_ns - start_usec * 1000) / 1e9, 3),
         "kinds": kinds, "totals": totals, "seed": args.seed,
         "generate_s": round(time.monotonic() - t0, 1),
     }
+    summary.update(shape)
     if args.summary_json:
         with open(args.summary_json, "w") as f:
             json.dump(summary, f, indent=1)
@@ -542,10 +690,10 @@ def main():
 
     print(f"{args.out}: {w.n_file_bytes / 1e6:.1f} MB, {w.n_packets} packets, "
           f"{summary['duration_s']} s of traffic, generated in {summary['generate_s']} s")
-    print(f"  connections {totals['connections']} ({n_short} short, "
+    print(f"  connections {totals['connections']} ({summary['short_connections']} short, "
           f"{summary['bulk_connections']} bulk carrying {bulk_data_bytes / 1e6:.1f} MB of "
           f"application data, {100 * bulk_data_bytes / max(1, w.n_wire_bytes):.0f}% of the "
-          f"bytes); up to {peak_open} open at once")
+          f"bytes); up to {summary['peak_open_connections']} open at once")
     print(f"  {'kind':18} {'conns':>6} {'bulk':>5}  {'version':8} {'requested':9} "
           f"{'presented':9} {'complete':8}")
     for k in kinds:

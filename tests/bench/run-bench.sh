@@ -1,20 +1,49 @@
 #!/bin/bash
-# run-bench.sh: mtlsdiag's throughput and memory beside a bare libpcap loop and tshark, in one run.
+# run-bench.sh: mtlsdiag's speed and memory beside a bare libpcap loop, tcpdump, tshark and
+# ndpiReader, on generated captures, in one run that prints one table.
 #
 # usage: run-bench.sh MTLSDIAG PCAP_COUNT SRCROOT   (meson test -C build --benchmark runs it)
 #
-# Generates a capture of MTD_BENCH_MB MB (600) from the real handshakes in SRCROOT/captures with
-# tests/bench/make-bench-capture.py, then runs, interleaved (A B C A B C ...) for MTD_BENCH_ROUNDS
-# rounds (3), the bare read loop (PCAP_COUNT), `mtlsdiag analyze --format json` and `--format
-# text`, and reports the median wall time, CPU time and peak RSS of each, measured with GNU time.
-# When tshark is installed it also runs `tshark -Y tls.handshake.type==13` once, on the first
-# MTD_BENCH_TSHARK_MB MB (100) of the capture, reported per MB.  mtlsdiag is also run once on a
-# capture of half the size, to show that its peak RSS does not grow with the file, and once with
-# its JSON report kept, whose connection count must equal the generator's.  Timestamps follow a
-# link of MTD_BENCH_LINK_MBPS Mbit/s (1000), which sets how many connections start per second.
+# Inputs, made by tests/bench/make-bench-capture.py from the real handshakes in SRCROOT/captures
+# (deterministic; sizes at BENCH_SCALE=1):
+#   handshake  1100 MB, 171,462 short connections (2.6 million packets): TLS 1.2 and 1.3 with a
+#              client certificate, with an empty list, not requested, rejected, unknown CA
+#              (154,316 TLS), and 10% plain HTTP, 4,000 open at once;
+#   bulk       2000 MB, 2,127 long TLS connections carrying 16 KB application-data records, 256
+#              open at once;
+#   hold-10k, hold-100k  the same 100,000 connections of the handshake mix, opened 10,000 or
+#              100,000 at a time (everything up to the first FIN, then the ends): the difference
+#              of mtlsdiag's peak RSS on the two, over 90,000, is its memory per live flow;
+#   the first half of handshake and bulk (peak RSS must not grow with the file), and their first
+#   MTD_BENCH_SLICE_MB (100) MB for tshark, which is too slow and too big for the whole files.
 #
-# Exit status: 0 when everything ran and the counts match, 1 when something failed, 77 (skip)
-# when a needed tool is missing.  All files live in a temporary directory removed on exit.
+# Rounds: MTD_BENCH_ROUNDS (5) times, round-robin over the tools on each input: the bare
+# pcap_next_ex loop (PCAP_COUNT, the floor), `tcpdump -r FILE -w /dev/null`, `mtlsdiag analyze
+# --format text` and `--format json` (report to /dev/null), `ndpiReader -i FILE`, then on the
+# slice the bare loop again and `tshark -r SLICE -Y tls.handshake.type==13`.  Each run is
+# spawned by bench-run.c (compiled here with cc), which reads wall time, user + system CPU and
+# peak RSS from wait4.  The table shows medians; "x bare" is the median over rounds of the
+# tool's wall time divided by the bare loop's on the same file in the same round.  Then once:
+# mtlsdiag on the halves and on the hold files, and `perf record -g` of mtlsdiag on both inputs
+# (valgrind's callgrind on a 20 MB slice when perf cannot record) for the top 10 symbols by self
+# time; its JSON reports must count the connections with the facts the generator made.
+# The footer says which targets are met: mtlsdiag within 2x of the bare loop on handshake and
+# within 1.2x on bulk, peak RSS not growing with the file, under 1 KiB per live flow.
+#
+# Optional tools, each row left out when missing: tcpdump, tshark (Debian package tshark),
+# ndpiReader (Debian package libndpi-bin, the nDPI 4.2 that mtlsdiag links; installed for the
+# benchmark only, not a dependency of mtlsdiag), perf (linux-perf) or valgrind.
+#
+# Environment: BENCH_SCALE (1.0) shrinks every input and the hold counts, e.g. 0.05 for a quick
+# run; MTD_BENCH_ROUNDS (5); MTD_BENCH_SLICE_MB (100); MTD_BENCH_PROFILE (1; 0 skips it);
+# MTD_BENCH_DIR (${TMPDIR:-/tmp}/mtlsdiag-bench): the work directory, kept after the run.  Its
+# inputs-SCALE/ holds the inputs, reused while the generator is unchanged; run-SCALE/ this run's
+# results: table.txt, results.txt (one line per run), profile-*.txt (perf report by symbol,
+# and by thread and object), report-*.tail.
+#
+# Exit status: 0 when everything ran and mtlsdiag's counts match the generator's (targets that
+# are missed are reported, not failed), 1 when something failed, 77 (skip) when python3 or a C
+# compiler is missing.
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -24,217 +53,239 @@ fi
 BIN=$1
 PCAP_COUNT=$2
 SRCROOT=$3
-MB=${MTD_BENCH_MB:-600}
-ROUNDS=${MTD_BENCH_ROUNDS:-3}
-TSHARK_MB=${MTD_BENCH_TSHARK_MB:-100}
-LINK_MBPS=${MTD_BENCH_LINK_MBPS:-1000}   # spaces the timestamps: 600 MB last 4.9 s at 1 Gbit/s
-GEN="$SRCROOT/tests/bench/make-bench-capture.py"
-TIME=/usr/bin/time
+SCALE=${BENCH_SCALE:-1.0}
+ROUNDS=${MTD_BENCH_ROUNDS:-5}
+SLICE_MB=${MTD_BENCH_SLICE_MB:-100}
+PROFILE=${MTD_BENCH_PROFILE:-1}
+BENCH_DIR=${MTD_BENCH_DIR:-${TMPDIR:-/tmp}/mtlsdiag-bench}
+HERE="$SRCROOT/tests/bench"
+GEN="$HERE/make-bench-capture.py"
+CC=${CC:-cc}
 
 say() { echo "run-bench: $*" >&2; }
 fail() { say "$*"; exit 1; }
 
-if ! "$TIME" -f '%e' true >/dev/null 2>&1; then
-  say "$TIME (GNU time) is missing; it measures peak RSS. Install it with:"
-  say "  apt-get install time        (Debian/Ubuntu package \"time\")"
-  exit 77
-fi
 command -v python3 >/dev/null || { say "python3 is missing (apt-get install python3)"; exit 77; }
+command -v "$CC" >/dev/null || { say "no C compiler ($CC) for bench-run.c"; exit 77; }
 [ -x "$BIN" ] || fail "$BIN: not an executable (build mtlsdiag first: ninja -C build)"
 [ -x "$PCAP_COUNT" ] || fail "$PCAP_COUNT: not an executable"
 [ -f "$GEN" ] || fail "$GEN: missing"
-case $MB in ''|*[!0-9]*) fail "MTD_BENCH_MB=$MB: expected a whole number of MB";; esac
-[ "$MB" -ge 2 ] || fail "MTD_BENCH_MB=$MB: too small"
+case $ROUNDS in ''|*[!0-9]*|0) fail "MTD_BENCH_ROUNDS=$ROUNDS: expected a whole number >= 1";; esac
+case $SLICE_MB in ''|*[!0-9]*|0) fail "MTD_BENCH_SLICE_MB=$SLICE_MB: expected whole MB >= 1";; esac
 
-HAVE_TSHARK=0
-if command -v tshark >/dev/null && command -v editcap >/dev/null; then
-  HAVE_TSHARK=1
-else
-  say "tshark/editcap not found: the tshark row is left out (apt-get install tshark)"
-fi
+# sizes: handshake MB, bulk MB, hold counts (the larger is ten times the smaller)
+read -r HS_MB BULK_MB HOLD_HI HOLD_LO <<<"$(python3 - "$SCALE" <<'EOF'
+import sys
+try:
+    s = float(sys.argv[1])
+except ValueError:
+    s = -1
+if not 0.001 <= s <= 10:
+    print("bad")
+    sys.exit(0)
+hi = max(1000, round(100000 * s / 1000) * 1000)
+print(max(2, round(1100 * s)), max(2, round(2000 * s)), hi, hi // 10)
+EOF
+)"
+[ "$HS_MB" != bad ] || fail "BENCH_SCALE=$SCALE: expected a number from 0.001 to 10"
 
-TMP_PARENT=${TMPDIR:-/tmp}
-# full + half + tshark slice + reports, with some room to spare
-need_kb=$(( (MB + MB / 2 + TSHARK_MB + 100) * 1000 ))
-free_kb=$(df -Pk "$TMP_PARENT" | awk 'NR == 2 { print $4 }')
-if [ "$free_kb" -lt "$need_kb" ]; then
-  fail "$TMP_PARENT: $((free_kb / 1000)) MB free, the benchmark needs about $((need_kb / 1000)) MB (set TMPDIR or MTD_BENCH_MB)"
-fi
-WORK=$(mktemp -d "$TMP_PARENT/mtd-bench.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+HAVE_TCPDUMP=0; command -v tcpdump >/dev/null && HAVE_TCPDUMP=1
+HAVE_TSHARK=0; command -v tshark >/dev/null && HAVE_TSHARK=1
+HAVE_NDPI=0; command -v ndpiReader >/dev/null && HAVE_NDPI=1
+[ $HAVE_TCPDUMP = 1 ] || say "tcpdump not found: its rows are left out (apt-get install tcpdump)"
+[ $HAVE_TSHARK = 1 ] || say "tshark not found: its rows are left out (apt-get install tshark)"
+[ $HAVE_NDPI = 1 ] || say "ndpiReader not found: its rows are left out (apt-get install libndpi-bin)"
 
-CAP="$WORK/bench.pcap"
-HALF="$WORK/half.pcap"
-SLICE="$WORK/slice.pcap"
-RESULTS="$WORK/results.txt"   # tool file_bytes packets wall_ns user sys rss_kb, one per run
-: >"$RESULTS"
+IN="$BENCH_DIR/inputs-$SCALE"
+RUN="$BENCH_DIR/run-$SCALE"
+mkdir -p "$IN" "$RUN"
+rm -f "$RUN"/*
 
-say "generating a ${MB} MB capture in $WORK"
-python3 "$GEN" --mb "$MB" --link-mbps "$LINK_MBPS" --captures "$SRCROOT/captures" \
-  --summary-json "$WORK/gen.json" "$CAP"
-python3 "$GEN" --mb $((MB / 2)) --link-mbps "$LINK_MBPS" --captures "$SRCROOT/captures" \
-  --summary-json "$WORK/gen-half.json" "$HALF" >/dev/null
-
-file_bytes() { stat -c %s "$1"; }
-CAP_BYTES=$(file_bytes "$CAP")
-HALF_BYTES=$(file_bytes "$HALF")
-
-# The bare loop is also the reference for the packet count of each file.
-count_packets() {
-  local out
-  out=$("$PCAP_COUNT" "$1") || fail "$PCAP_COUNT $1 failed"
-  set -- $out
-  echo "$2"
-}
-# warm the page cache so that no tool pays for the first read from disk
-cat "$CAP" "$HALF" >/dev/null
-CAP_PACKETS=$(count_packets "$CAP")
-HALF_PACKETS=$(count_packets "$HALF")
-
-# measure TOOL FILE OK_STATUSES CMD...: runs CMD under GNU time, appends one line to RESULTS.
-measure() {
-  local tool=$1 file=$2 packets=$3 ok=$4
-  shift 4
-  local status=0 t0 t1
-  # wall time from the clock in ns (GNU time's %e has 10 ms steps); CPU and RSS from GNU time
-  t0=$(date +%s%N)
-  "$TIME" -f '%U %S %M' -o "$WORK/time.out" "$@" >/dev/null 2>"$WORK/stderr.out" || status=$?
-  t1=$(date +%s%N)
-  case " $ok " in
-    *" $status "*) ;;
-    *) cat "$WORK/stderr.out" >&2
-       fail "$tool: exit status $status from: $*";;
-  esac
-  # GNU time writes "Command exited with non-zero status N" before its line when N != 0
-  echo "$tool $(file_bytes "$file") $packets $((t1 - t0)) $(tail -n 1 "$WORK/time.out")" \
-    >>"$RESULTS"
-}
-
-# mtlsdiag exits 1 when it finds a client-certificate problem, which this capture has on purpose.
-for round in $(seq 1 "$ROUNDS"); do
-  say "round $round of $ROUNDS"
-  measure pcap-count "$CAP" "$CAP_PACKETS" 0 "$PCAP_COUNT" "$CAP"
-  measure mtlsdiag-json "$CAP" "$CAP_PACKETS" "0 1" \
-    "$BIN" analyze --format json -o /dev/null "$CAP"
-  measure mtlsdiag-text "$CAP" "$CAP_PACKETS" "0 1" \
-    "$BIN" analyze --format text -o /dev/null "$CAP"
-done
-
-say "mtlsdiag on the half-size capture"
-measure mtlsdiag-json-half "$HALF" "$HALF_PACKETS" "0 1" \
-  "$BIN" analyze --format json -o /dev/null "$HALF"
-
-if [ "$HAVE_TSHARK" = 1 ]; then
-  if [ "$MB" -gt "$TSHARK_MB" ]; then
-    n=$(( CAP_PACKETS * TSHARK_MB / MB ))
-    editcap -r "$CAP" "$SLICE" "1-$n" >/dev/null 2>&1 || fail "editcap could not cut $CAP"
-  else
-    cp "$CAP" "$SLICE"
-  fi
-  SLICE_PACKETS=$(count_packets "$SLICE")
-  say "tshark on a $(( $(file_bytes "$SLICE") / 1000000 )) MB slice (once)"
-  measure tshark "$SLICE" "$SLICE_PACKETS" 0 tshark -r "$SLICE" -Y 'tls.handshake.type==13'
-fi
-
-say "mtlsdiag once more, keeping its JSON report for the sanity check"
-status=0
-"$BIN" analyze --format json -o "$WORK/report.json" "$CAP" >/dev/null 2>"$WORK/stderr.out" || status=$?
-if [ "$status" -gt 1 ]; then
-  cat "$WORK/stderr.out" >&2
-  fail "mtlsdiag analyze --format json -o FILE exited with status $status"
-fi
-
-python3 - "$RESULTS" "$WORK/gen.json" "$WORK/gen-half.json" "$WORK/report.json" "$MB" <<'EOF'
-import json
-import statistics
+# Inputs are kept between runs; the key names everything they are made from.
+key=$( { cat "$GEN" "$SRCROOT/captures/expected.json"
+         echo "hs=$HS_MB bulk=$BULK_MB hold=$HOLD_LO/$HOLD_HI slice=$SLICE_MB"; } | sha256sum)
+if [ "$(cat "$IN/key" 2>/dev/null)" != "$key" ]; then
+  rm -f "$IN"/*
+  # the inputs, halves and slices, and the JSON reports' tails, with some room to spare
+  need_mb=$(( (HS_MB + BULK_MB) * 3 / 2 + 2 * SLICE_MB + 12 * HOLD_HI / 1000 + 500 ))
+  free_mb=$(( $(df -Pk "$IN" | awk 'NR == 2 { print $4 }') / 1000 ))
+  [ "$free_mb" -ge "$need_mb" ] ||
+    fail "$IN: $free_mb MB free, the inputs need about $need_mb MB (MTD_BENCH_DIR, BENCH_SCALE)"
+  say "generating the inputs in $IN (BENCH_SCALE=$SCALE)"
+  gen() { python3 "$GEN" --captures "$SRCROOT/captures" "$@" >/dev/null || fail "generator failed: $*"; }
+  gen --mode handshake --mb "$HS_MB" --concurrency 4000 \
+    --summary-json "$IN/handshake.json" "$IN/handshake.pcap"
+  gen --mode bulk --mb "$BULK_MB" --bulk-lanes 256 --bulk-records 30-90 \
+    --summary-json "$IN/bulk.json" "$IN/bulk.pcap"
+  gen --mode hold --connections "$HOLD_HI" --hold "$HOLD_LO" \
+    --summary-json "$IN/hold-lo.json" "$IN/hold-lo.pcap"
+  gen --mode hold --connections "$HOLD_HI" --hold "$HOLD_HI" \
+    --summary-json "$IN/hold-hi.json" "$IN/hold-hi.pcap"
+  # the first half of the bytes, and the first SLICE_MB, cut at a record boundary
+  python3 - "$IN" "$SLICE_MB" <<'EOF'
+import os
+import struct
 import sys
 
-results_path, gen_path, gen_half_path, report_path, mb = sys.argv[1:6]
-runs = {}
-for line in open(results_path):
-    tool, fbytes, packets, wall_ns, user, sys_s, rss = line.split()
-    runs.setdefault(tool, []).append((int(fbytes), int(packets), int(wall_ns) / 1e9,
-                                      float(user) + float(sys_s), int(rss)))
+folder, slice_mb = sys.argv[1], int(sys.argv[2])
 
-def median(tool):
-    r = runs[tool]
-    return (r[0][0], r[0][1], statistics.median(x[2] for x in r),
-            statistics.median(x[3] for x in r), statistics.median(x[4] for x in r), len(r))
+def head(src, dst, max_bytes):
+    with open(src, "rb") as f:
+        data = f.read(max_bytes + 16)
+    if data[:4] != b"\xd4\xc3\xb2\xa1":
+        sys.exit(f"{src}: not a little-endian classic pcap")
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from("<I", data, off + 8)[0]
+        if off + 16 + incl > max_bytes:
+            break
+        off += 16 + incl
+    with open(dst, "wb") as f:
+        f.write(memoryview(data)[:off])
 
-labels = {
-    "pcap-count": "pcap-count (bare libpcap loop)",
-    "mtlsdiag-json": "mtlsdiag analyze --format json",
-    "mtlsdiag-text": "mtlsdiag analyze --format text",
-    "tshark": "tshark -Y tls.handshake.type==13",
-}
-base = median("pcap-count")
-base_s_per_mb = base[2] / (base[0] / 1e6)
-print()
-print(f"mtlsdiag benchmark: {mb} MB capture, median of {base[5]} interleaved rounds "
-      "(tshark: one run on a slice)")
-head = (f"| {'tool':34} | {'MB':>6} | {'wall s':>7} | {'MB/s':>7} | {'packets/s':>10} | "
-        f"{'CPU s':>7} | {'peak RSS MiB':>12} | {'x bare':>7} |")
-print(head)
-print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
-for tool in ("pcap-count", "mtlsdiag-json", "mtlsdiag-text", "tshark"):
-    if tool not in runs:
-        continue
-    fbytes, packets, wall, cpu, rss, n = median(tool)
-    file_mb = fbytes / 1e6
-    w = max(wall, 0.01)
-    ratio = (wall / file_mb) / base_s_per_mb if base_s_per_mb > 0 else float("nan")
-    print(f"| {labels[tool]:34} | {file_mb:6.0f} | {wall:7.2f} | {file_mb / w:7.1f} | "
-          f"{packets / w:10.0f} | {cpu:7.2f} | {rss / 1024:12.1f} | {ratio:7.1f} |")
-print("(x bare: wall seconds per MB divided by the bare loop's; tshark's is per MB of its slice)")
-
-full = median("mtlsdiag-json")
-half = median("mtlsdiag-json-half")
-gen = json.load(open(gen_path))
-gen_half = json.load(open(gen_half_path))
-print(f"peak RSS of mtlsdiag --format json: {half[4] / 1024:.1f} MiB on {half[0] / 1e6:.0f} MB "
-      f"({gen_half['totals']['connections']} connections, {gen_half['duration_s']:.1f} s of "
-      f"traffic), {full[4] / 1024:.1f} MiB on {full[0] / 1e6:.0f} MB "
-      f"({gen['totals']['connections']} connections, {gen['duration_s']:.1f} s): "
-      f"x{full[4] / max(1, half[4]):.2f} for x{full[0] / max(1, half[0]):.2f} the bytes")
-
-# Sanity check: mtlsdiag saw the connections the generator made (JSON schema_version 1).
-try:
-    report = json.load(open(report_path))
-except (OSError, ValueError) as e:
-    print(f"sanity: FAIL: mtlsdiag's JSON report could not be read: {e}")
-    sys.exit(1)
-summary = report.get("summary") if isinstance(report, dict) else None
-if not isinstance(summary, dict):
-    print("sanity: FAIL: mtlsdiag's JSON report has no summary object")
-    sys.exit(1)
-totals = gen["totals"]
-want = totals["connections"]
-got = summary.get("connections")
-listed = report.get("connections")
-n_listed = len(listed) if isinstance(listed, list) else None
-ok = got == want and n_listed in (None, want)
-print(f"sanity: {'OK' if ok else 'FAIL'}: mtlsdiag counted {got} connections "
-      f"({n_listed} listed), the generator made {want}")
-
-# The facts of the copies, against the templates' truth from captures/expected.json.  A
-# difference is printed, not fatal: the benchmark measures speed, the captures suite correctness.
-def nonzero(matrix):
-    return {r: {p: n for p, n in row.items() if n} for r, row in (matrix or {}).items()
-            if any(row.values())}
-
-facts = [
-    ("tls connections", summary.get("tls_connections"), totals["tls"]),
-    ("http connections", summary.get("http_connections"), totals["http"]),
-    ("tls versions", summary.get("tls_versions"), totals["tls_versions"]),
-    ("requested x presented", nonzero(summary.get("requested_presented")),
-     nonzero(totals["tls_requested_presented"])),
-]
-for what, got_v, want_v in facts:
-    if got_v == want_v:
-        print(f"facts: OK: {what}: {json.dumps(want_v, sort_keys=True)}")
-    else:
-        print(f"facts: DIFFERS: {what}: mtlsdiag {json.dumps(got_v, sort_keys=True)}, "
-              f"generator {json.dumps(want_v, sort_keys=True)}")
-sys.exit(0 if ok else 1)
+for name in ("handshake", "bulk"):
+    src = os.path.join(folder, name + ".pcap")
+    size = os.path.getsize(src)
+    head(src, os.path.join(folder, name + "-half.pcap"), size // 2)
+    head(src, os.path.join(folder, name + "-slice.pcap"), min(size, slice_mb * 1_000_000))
 EOF
+  echo "$key" >"$IN/key"
+else
+  say "reusing the inputs in $IN"
+fi
+
+# Copies, so that a rebuild while the benchmark runs cannot change what is measured.
+cp "$BIN" "$RUN/mtlsdiag"
+cp "$PCAP_COUNT" "$RUN/pcap-count"
+MTD="$RUN/mtlsdiag"
+COUNT="$RUN/pcap-count"
+"$CC" -std=gnu11 -O2 -o "$RUN/bench-run" "$HERE/bench-run.c" || fail "cannot compile bench-run.c"
+BRUN="$RUN/bench-run"
+RESULTS="$RUN/results.txt"   # round input tool file_bytes packets wall_ns user_us sys_us rss_kb
+: >"$RESULTS"
+
+# warm the page cache so that no tool pays for the first read from disk
+cat "$IN"/*.pcap >/dev/null
+declare -A PACKETS
+for f in "$IN"/*.pcap; do
+  out=$("$COUNT" "$f") || fail "$COUNT $f failed"
+  set -- $out
+  PACKETS[$(basename "$f" .pcap)]=$2
+done
+
+# measure ROUND INPUT TOOL OK_STATUSES CMD...: runs CMD (output to /dev/null) under bench-run
+measure() {
+  local round=$1 input=$2 tool=$3 ok=$4
+  shift 4
+  rm -f "$RUN/time.out"
+  "$BRUN" "$RUN/time.out" "$@" >/dev/null 2>"$RUN/stderr.out" || true
+  record "$round" "$input" "$tool" "$ok" "$*"
+}
+# record ROUND INPUT TOOL OK_STATUSES CMDLINE: checks and keeps the line bench-run wrote
+record() {
+  local status wall user sys rss
+  read -r status wall user sys rss <"$RUN/time.out" || fail "$3: bench-run wrote nothing"
+  case " $4 " in
+    *" $status "*) ;;
+    *) cat "$RUN/stderr.out" >&2
+       fail "$3: exit status $status from: $5";;
+  esac
+  echo "$1 $2 $3 $(stat -c %s "$IN/$2.pcap") ${PACKETS[$2]} $wall $user $sys $rss" >>"$RESULTS"
+}
+
+say "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load_start $(cut -d' ' -f1-3 /proc/loadavg)" >"$RUN/load.txt"
+# mtlsdiag exits 1 when it finds a client-certificate problem, which the inputs have on purpose.
+for round in $(seq 1 "$ROUNDS"); do
+  say "round $round of $ROUNDS"
+  echo "load_round$round $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/load.txt"
+  for input in handshake bulk; do
+    f="$IN/$input.pcap"
+    measure "$round" "$input" bare 0 "$COUNT" "$f"
+    [ $HAVE_TCPDUMP = 0 ] || measure "$round" "$input" tcpdump 0 tcpdump -r "$f" -w /dev/null
+    measure "$round" "$input" mtlsdiag-text "0 1" "$MTD" analyze --format text -o /dev/null "$f"
+    measure "$round" "$input" mtlsdiag-json "0 1" "$MTD" analyze --format json -o /dev/null "$f"
+    [ $HAVE_NDPI = 0 ] || measure "$round" "$input" ndpiReader 0 ndpiReader -i "$f"
+    if [ $HAVE_TSHARK = 1 ]; then
+      s="$IN/$input-slice.pcap"
+      measure "$round" "$input-slice" bare 0 "$COUNT" "$s"
+      measure "$round" "$input-slice" tshark 0 tshark -r "$s" -Y 'tls.handshake.type==13'
+    fi
+  done
+done
+
+# run_json INPUT TOOL: mtlsdiag --format json, once, its report's tail kept for the checks
+run_json() {
+  local input=$1 tool=$2
+  rm -f "$RUN/time.out"
+  "$BRUN" "$RUN/time.out" "$MTD" analyze --format json "$IN/$input.pcap" 2>"$RUN/stderr.out" |
+    tail -c 1000000 >"$RUN/report-$input.tail" || true
+  record once "$input" "$tool" "0 1" "mtlsdiag analyze --format json $IN/$input.pcap"
+}
+say "mtlsdiag on the halves and on the hold files (once each)"
+for input in handshake-half bulk-half hold-lo hold-hi; do
+  run_json "$input" mtlsdiag-json
+done
+
+# profile INPUT: the top symbols by self time, and the report's tail for the checks
+PROFILER=none
+if [ "$PROFILE" != 0 ]; then
+  if command -v perf >/dev/null &&
+     perf record -q -o "$RUN/perf-probe.data" -- true >/dev/null 2>&1; then
+    PROFILER=perf
+  elif command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+    PROFILER=callgrind
+  else
+    say "neither perf nor valgrind can profile here: no profile"
+  fi
+  rm -f "$RUN/perf-probe.data"
+fi
+for input in handshake bulk; do
+  f="$IN/$input.pcap"
+  case $PROFILER in
+    perf)
+      say "perf record -g: mtlsdiag --format json on $input"
+      perf record -q -g -o "$RUN/perf-$input.data" -- \
+        "$MTD" analyze --format json "$f" 2>"$RUN/stderr.out" |
+        tail -c 1000000 >"$RUN/report-$input.tail" || true
+      perf report -i "$RUN/perf-$input.data" --no-children --sort dso,symbol -g none --stdio \
+        >"$RUN/profile-$input.txt" 2>/dev/null || fail "perf report failed on $input"
+      for by in comm dso; do   # shares per thread and per object
+        perf report -i "$RUN/perf-$input.data" --no-children --sort "$by" -g none --stdio \
+          >"$RUN/profile-$input-$by.txt" 2>/dev/null || fail "perf report failed on $input"
+      done
+      rm -f "$RUN/perf-$input.data"
+      ;;
+    callgrind)
+      say "valgrind --tool=callgrind: mtlsdiag --format json on 20 MB of $input"
+      python3 - "$f" "$RUN/cg-$input.pcap" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read(20_000_000 + 16)
+off = 24
+while off + 16 <= len(data):
+    incl = struct.unpack_from("<I", data, off + 8)[0]
+    if off + 16 + incl > 20_000_000:
+        break
+    off += 16 + incl
+open(sys.argv[2], "wb").write(data[:off])
+EOF
+      valgrind -q --tool=callgrind --callgrind-out-file="$RUN/callgrind-$input.out" \
+        "$MTD" analyze --format json -o /dev/null "$RUN/cg-$input.pcap" 2>/dev/null || true
+      callgrind_annotate --inclusive=no "$RUN/callgrind-$input.out" >"$RUN/profile-$input.txt" ||
+        fail "callgrind_annotate failed on $input"
+      rm -f "$RUN/cg-$input.pcap" "$RUN/callgrind-$input.out"
+      ;;
+  esac
+  if [ ! -s "$RUN/report-$input.tail" ]; then
+    "$MTD" analyze --format json "$f" 2>"$RUN/stderr.out" |
+      tail -c 1000000 >"$RUN/report-$input.tail" || true
+  fi
+done
+echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/load.txt"
+
+python3 "$HERE/bench-report.py" --results "$RESULTS" --inputs "$IN" --run "$RUN" \
+  --scale "$SCALE" --rounds "$ROUNDS" --profiler "$PROFILER" --hold "$HOLD_LO" "$HOLD_HI" \
+  | tee "$RUN/table.txt"
+status=${PIPESTATUS[0]}
+say "work directory: $RUN (inputs in $IN)"
+exit "$status"
