@@ -146,6 +146,12 @@ typedef struct {
   guint64 n_legs_not_chained;   /* connections beyond the chainer's cap */
   guint64 peak_legs_held;       /* most connections held at once for chaining */
   guint64 n_decrypt_by_status[5]; /* TLS connections by MtdDecryptStatus */
+  /* live --save-flagged: connections with a warning or error finding written to the file, those
+   * of them whose first packets the per-flow ring had dropped, and their packets */
+  gboolean is_saving_flagged;
+  guint64 n_saved_connections;
+  guint64 n_saved_cut_short;
+  guint64 n_saved_packets;
 } MtdSummary;
 
 /* Index into n_by_version for a TLS version, -1 when it has no slot. */

@@ -28,8 +28,19 @@ void mtd_pipeline_options_init_default (MtdPipelineOptions *options);
 typedef struct {
   /* A connection is finished; the callee takes ownership. */
   void (*on_connection) (MtdConnection *connection, gpointer user_data);
-  /* Live mode: a connection's handshake just completed or failed (a snapshot, borrowed). */
-  void (*on_handshake) (const MtdConnection *connection, gpointer user_data);
+  /* Live mode: a connection's handshake just completed or failed.  connection is a snapshot
+   * built for this call and freed after it: the callee may annotate it (the --app checks) but
+   * not keep it. */
+  void (*on_handshake) (MtdConnection *connection, gpointer user_data);
+  /* Optional, all three or none (live --save-flagged): the caller's own data per flow.
+   * on_flow_start gives a new flow its data (owned by the caller; connection_id is the id its
+   * connection will have); on_flow_packet sees each packet of the flow with it, from the first,
+   * in capture order, before any analysis; on_flow_end hands it back for the caller to free,
+   * right after on_connection has delivered that flow's connection (the packets of a flow that
+   * ended are not seen again). */
+  gpointer (*on_flow_start) (guint64 connection_id, gpointer user_data);
+  void (*on_flow_packet) (gpointer flow_data, const MtdPacket *packet, gpointer user_data);
+  void (*on_flow_end) (gpointer flow_data, guint64 connection_id, gpointer user_data);
 } MtdPipelineCallbacks;
 
 typedef struct _MtdPipeline MtdPipeline;
@@ -58,6 +69,10 @@ void mtd_pipeline_end_input (MtdPipeline *pipeline);
  * has the printable address ip; G_MAXINT64 when none is (or ip is not an address). */
 gint64 mtd_pipeline_oldest_live_at (const MtdPipeline *pipeline, const char *ip,
                                     gboolean is_server);
+
+/* Flows being analysed now (closed flows remembered only to swallow late packets are not
+ * counted). */
+guint mtd_pipeline_n_live_flows (const MtdPipeline *pipeline);
 
 /* Counters so far; connection-level counters are added by the caller with
  * mtd_summary_add_connection as it receives connections. */

@@ -55,6 +55,9 @@ gint mtd_source_link_type (const MtdSource *source);
 /* libpcap's name for a DLT value ("EN10MB", "LINUX_SLL2"); "DLT_<n>" when it has none. */
 const char *mtd_source_link_type_name (gint link_type, char *buf, gsize buf_len);
 gint mtd_source_snaplen (const MtdSource *source);
+/* The link type as capture files record it (a LINKTYPE_ value, which differs from the DLT_ value
+ * for a few types, DLT_RAW among them): for writing this source's packets to a file. */
+gint mtd_source_file_link_type (const MtdSource *source);
 
 /* SHA-256 of the bytes read so far (standard input included), uppercase hex; empty for live
  * captures.  Complete once MTD_SOURCE_END was returned. */
@@ -62,3 +65,7 @@ void mtd_source_sha256 (MtdSource *source, char out_hex[65]);
 
 /* Live only: libpcap's counts of packets received and dropped by the kernel. */
 gboolean mtd_source_live_stats (MtdSource *source, guint64 *n_received, guint64 *n_dropped);
+
+/* Regular files only: the reader's offset in the file and the file's size, for progress.  FALSE
+ * for standard input, pipes and live captures, whose size is unknown. */
+gboolean mtd_source_position (MtdSource *source, guint64 *offset, guint64 *total);

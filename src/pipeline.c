@@ -47,6 +47,7 @@ typedef struct {
   const char *starttls_protocol; /* static */
   gboolean is_handshake_reported;
   MtdPipeline *pipeline;         /* borrowed: for the plaintext sink */
+  gpointer caller_data;          /* the caller's (on_flow_start), handed back at on_flow_end */
 } FlowState;
 
 struct _MtdPipeline {
@@ -88,6 +89,8 @@ on_flow_start (MtdFlow *flow, gpointer user_data)
   state->input_index = pipeline->input_index;
   state->http_client_side = -1;
   mtd_classify_flow_init (&state->classify);
+  if (pipeline->callbacks->on_flow_start != NULL)
+    state->caller_data = pipeline->callbacks->on_flow_start (state->id, pipeline->user_data);
   return state;
 }
 
@@ -97,6 +100,8 @@ on_flow_packet (MtdFlow *flow, gpointer state_pointer, guint side,
 {
   MtdPipeline *pipeline = user_data;
   FlowState *state = state_pointer;
+  if (pipeline->callbacks->on_flow_packet != NULL)
+    pipeline->callbacks->on_flow_packet (state->caller_data, packet, pipeline->user_data);
   if (!state->classify.is_done)
     mtd_classify_packet (pipeline->classifier, &state->classify, decoded->l3, decoded->l3_len,
                          packet->ts_usec);
@@ -404,8 +409,12 @@ on_flow_end (MtdFlow *flow, gpointer state_pointer, MtdFlowEndReason reason, gpo
   mtd_classify_flow_clear (&state->classify);
   mtd_tls_free (state->tls);
   mtd_http_free (state->http);
+  guint64 id = state->id;
+  gpointer caller_data = state->caller_data;
   g_free (state);
   pipeline->callbacks->on_connection (connection, pipeline->user_data);
+  if (pipeline->callbacks->on_flow_end != NULL)
+    pipeline->callbacks->on_flow_end (caller_data, id, pipeline->user_data);
 }
 
 /* ---- Pipeline ------------------------------------------------------------------------------ */
@@ -551,6 +560,12 @@ mtd_pipeline_oldest_live_at (const MtdPipeline *pipeline, const char *ip, gboole
     return mtd_flow_table_oldest_live_at (pipeline->flows, role, 4, addr);
   }
   return G_MAXINT64;
+}
+
+guint
+mtd_pipeline_n_live_flows (const MtdPipeline *pipeline)
+{
+  return mtd_flow_table_n_live (pipeline->flows);
 }
 
 MtdSummary *

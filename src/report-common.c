@@ -2,7 +2,9 @@
  * times (RFC 3339 §5.6 profile, UTC) and decoding untrusted UTF-8 (RFC 3629). */
 #include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "report-document.h"
 #include "report-private.h"
 
 /* Keeps the first write error: later writes to a failed stream may leave errno unrelated. */
@@ -17,17 +19,67 @@ MtdReport *
 mtd_report_new (MtdReportFormat format, FILE *out, const char *tool_version)
 {
   g_return_val_if_fail (out != NULL, NULL);
-  g_return_val_if_fail (format == MTD_REPORT_TEXT || format == MTD_REPORT_JSON, NULL);
+  g_return_val_if_fail (format == MTD_REPORT_TEXT || format == MTD_REPORT_JSON
+                            || format == MTD_REPORT_JSONL || format == MTD_REPORT_MARKDOWN
+                            || format == MTD_REPORT_HTML,
+                        NULL);
   MtdReport *report = g_new0 (MtdReport, 1);
   report->format = format;
   report->out = out;
   report->tool_version = g_strdup (tool_version != NULL ? tool_version : "unknown");
-  if (format == MTD_REPORT_JSON)
-    mtd_report_json_begin (report);
-  else
-    mtd_report_text_begin (report);
-  note_write_error (report);
+  if (format == MTD_REPORT_MARKDOWN || format == MTD_REPORT_HTML)
+    report->document = mtd_document_new ();
   return report;
+}
+
+/* The header waits for the first write, so that it can say what the setters chose. */
+static void
+begin_if_needed (MtdReport *report)
+{
+  if (report->has_begun)
+    return;
+  report->has_begun = TRUE;
+  if (report->format == MTD_REPORT_JSON)
+    mtd_report_json_begin (report);
+  else if (report->format == MTD_REPORT_TEXT)
+    mtd_report_text_begin (report);
+  /* JSON Lines has no header: its summary line, the last, says what the JSON header says.
+   * Markdown and HTML write their top at the finish, when the verdict is known. */
+  note_write_error (report);
+}
+
+void
+mtd_report_set_summary_only (MtdReport *report, gboolean is_summary_only)
+{
+  g_return_if_fail (report != NULL && !report->has_begun);
+  report->is_summary_only = is_summary_only;
+}
+
+gboolean
+mtd_report_parse_color (const char *name, MtdReportColor *color)
+{
+  g_return_val_if_fail (color != NULL, FALSE);
+  static const char *const names[] = { "auto", "always", "never" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
+    if (g_strcmp0 (name, names[i]) == 0) {
+      *color = (MtdReportColor) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+void
+mtd_report_set_color (MtdReport *report, MtdReportColor color)
+{
+  g_return_if_fail (report != NULL);
+  /* https://no-color.org: NO_COLOR set and not empty turns colour off, unless asked for. */
+  const char *no_color = g_getenv ("NO_COLOR");
+  gboolean is_terminal = isatty (fileno (report->out)) == 1;
+  report->is_color = report->format == MTD_REPORT_TEXT
+                     && (color == MTD_REPORT_COLOR_ALWAYS
+                         || (color == MTD_REPORT_COLOR_AUTO && is_terminal
+                             && (no_color == NULL || no_color[0] == '\0')));
 }
 
 void
@@ -36,8 +88,14 @@ mtd_report_free (MtdReport *report)
   if (report == NULL)
     return;
   g_free (report->tool_version);
+  g_free (report->command_line);
+  mtd_document_free (report->document);
   for (guint i = 0; i < G_N_ELEMENTS (report->chain_spools); i++)
     mtd_spool_drain (report->chain_spools[i], NULL);
+  if (report->pseudonyms != NULL)
+    g_hash_table_unref (report->pseudonyms);
+  if (report->context_names != NULL)
+    g_ptr_array_unref (report->context_names);
   g_free (report);
 }
 
@@ -53,7 +111,27 @@ mtd_report_parse_format (const char *name, MtdReportFormat *format)
     *format = MTD_REPORT_JSON;
     return TRUE;
   }
+  if (g_strcmp0 (name, "jsonl") == 0) {
+    *format = MTD_REPORT_JSONL;
+    return TRUE;
+  }
+  if (g_strcmp0 (name, "markdown") == 0) {
+    *format = MTD_REPORT_MARKDOWN;
+    return TRUE;
+  }
+  if (g_strcmp0 (name, "html") == 0) {
+    *format = MTD_REPORT_HTML;
+    return TRUE;
+  }
   return FALSE;
+}
+
+void
+mtd_report_set_command_line (MtdReport *report, const char *command_line)
+{
+  g_return_if_fail (report != NULL);
+  g_free (report->command_line);
+  report->command_line = g_strdup (command_line);
 }
 
 void
@@ -61,10 +139,20 @@ mtd_report_connection (MtdReport *report, const MtdConnection *connection,
                        const MtdDiagnosis *diagnosis)
 {
   g_return_if_fail (report != NULL && connection != NULL);
-  if (report->format == MTD_REPORT_JSON)
+  begin_if_needed (report);
+  /* Markdown and HTML count every connection for their verdict, even with --summary-only. */
+  if (report->is_summary_only && report->document == NULL)
+    return;
+  mtd_report_context_connection (report, connection);
+  if (report->document != NULL)
+    mtd_report_document_connection (report, connection, diagnosis);
+  else if (report->format == MTD_REPORT_JSON)
     mtd_report_json_connection (report, connection, diagnosis);
+  else if (report->format == MTD_REPORT_JSONL)
+    mtd_report_jsonl_connection (report, connection, diagnosis);
   else
     mtd_report_text_connection (report, connection, diagnosis);
+  mtd_report_context_clear (report);
   report->n_connections++;
   note_write_error (report);
 }
@@ -116,11 +204,21 @@ mtd_report_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *
                   GHashTable *hop_names)
 {
   g_return_if_fail (report != NULL && chain != NULL);
-  if (report->format == MTD_REPORT_JSON)
+  begin_if_needed (report);
+  if (report->is_summary_only && report->document == NULL)
+    return;
+  mtd_report_context_chain (report, chain);
+  if (report->document != NULL)
+    mtd_report_document_chain (report, chain, diagnosis, hop_names);
+  else if (report->format == MTD_REPORT_JSON)
     mtd_report_json_chain (report, chain, diagnosis, hop_names);
+  else if (report->format == MTD_REPORT_JSONL)
+    mtd_report_jsonl_chain (report, chain, diagnosis, hop_names);
   else
     mtd_report_text_chain (report, chain, diagnosis, hop_names);
+  mtd_report_context_clear (report);
   report->n_chains++;
+  note_write_error (report);
 }
 
 gboolean
@@ -129,11 +227,18 @@ mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n
 {
   g_return_val_if_fail (report != NULL && summary != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  begin_if_needed (report);
   if (report->format == MTD_REPORT_JSON) {
-    mtd_report_json_chains (report);
+    if (!report->is_summary_only)
+      mtd_report_json_chains (report);
     mtd_report_json_finish (report, inputs, n_inputs, summary);
+  } else if (report->format == MTD_REPORT_JSONL) {
+    mtd_report_jsonl_finish (report, inputs, n_inputs, summary);
+  } else if (report->document != NULL) {
+    mtd_report_document_finish (report, inputs, n_inputs, summary);
   } else {
-    mtd_report_text_chains (report);
+    if (!report->is_summary_only)
+      mtd_report_text_chains (report);
     mtd_report_text_finish (report, inputs, n_inputs, summary);
   }
   note_write_error (report);
@@ -243,28 +348,4 @@ mtd_report_next_char (const char **cursor, const char *end, guint8 *invalid_byte
   }
   *cursor = g_utf8_next_char (p);
   return c;
-}
-
-void
-mtd_report_set_redaction (MtdReport *report, MtdRedaction redaction)
-{
-  report->redaction = redaction;
-}
-
-const char *
-mtd_report_ip (MtdReport *report, const char *ip)
-{
-  return ip;
-}
-
-const char *
-mtd_report_dn (MtdReport *report, const char *dn)
-{
-  return report->redaction == MTD_REDACT_ALL ? NULL : dn;
-}
-
-gboolean
-mtd_report_shows_serials (const MtdReport *report)
-{
-  return report->redaction == MTD_REDACT_NONE;
 }

@@ -1,9 +1,11 @@
-/* report-json.c: the JSON report (schema_version 1, docs/json-schema.md), written as it goes.
+/* report-json.c: the JSON report (schema_version 1, docs/json-schema.md), written as it goes,
+ * and its JSON Lines form for log pipelines (https://jsonlines.org: one object per line).
  *
  * Follows RFC 8259: strings escaped per §7, output always valid UTF-8 (§8.1; bytes of untrusted
  * text that are not UTF-8 become U+FFFD), 64-bit counters written as plain integers.  Each
- * connection is one line of the "connections" array, written when it finishes; nothing about it
- * is kept, so memory does not grow with the capture.
+ * connection is one line of the "connections" array (JSON Lines: one line of its own), written
+ * when it finishes; nothing about it is kept, so memory does not grow with the capture.  Both
+ * forms share the object writers: an object never holds a line break.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,15 +33,19 @@ json_write_bytes (const void *bytes, size_t size, size_t count, FILE *out)
 /* Writes one JSON value at a time and puts the commas in; lives for one top-level value. */
 typedef struct {
   FILE *out;
+  MtdReport *report;    /* borrowed: its redaction and pseudonyms */
+  gboolean is_scrubbing; /* --redact: every string value goes through mtd_report_scrub */
   guint depth;
   gboolean has_items[JSON_MAX_DEPTH + 1];
 } JsonWriter;
 
 static void
-json_init (JsonWriter *writer, FILE *out)
+json_init (JsonWriter *writer, MtdReport *report, FILE *out)
 {
   memset (writer, 0, sizeof *writer);
   writer->out = out;
+  writer->report = report;
+  writer->is_scrubbing = report->redaction != MTD_REDACT_NONE;
 }
 
 /* RFC 8259 §7: quotation mark, reverse solidus and the control characters must be escaped.
@@ -160,7 +166,8 @@ json_null (JsonWriter *writer, const char *key)
   fputs ("null", writer->out);
 }
 
-/* A string, or null when text is NULL. */
+/* A string, or null when text is NULL.  With --redact every string is scrubbed, not only those
+ * known to hold addresses: any text from the wire may hold one. */
 static void
 json_string (JsonWriter *writer, const char *key, const char *text)
 {
@@ -169,6 +176,11 @@ json_string (JsonWriter *writer, const char *key, const char *text)
     return;
   }
   json_value_start (writer, key);
+  if (G_UNLIKELY (writer->is_scrubbing)) {
+    g_autofree char *owned = NULL;
+    json_write_string (writer->out, mtd_report_scrub (writer->report, text, &owned));
+    return;
+  }
   json_write_string (writer->out, text);
 }
 
@@ -250,7 +262,7 @@ static void
 write_endpoint (JsonWriter *writer, const char *key, const MtdEndpoint *endpoint)
 {
   json_begin_object (writer, key);
-  json_string (writer, "ip", endpoint->ip);
+  json_string (writer, "ip", mtd_report_ip (writer->report, endpoint->ip));
   json_uint (writer, "port", endpoint->port);
   json_end_object (writer);
 }
@@ -331,10 +343,18 @@ write_cert (JsonWriter *writer, const char *key, const MtdCert *cert,
             const MtdConnection *connection)
 {
   json_begin_object (writer, key);
-  json_string (writer, "subject", cert->subject);
-  json_string (writer, "issuer", cert->issuer);
-  json_string (writer, "serial", cert->serial_hex);
-  json_string_array (writer, "san", cert->sans);
+  json_string (writer, "subject", mtd_report_dn (writer->report, cert->subject));
+  json_string (writer, "issuer", mtd_report_dn (writer->report, cert->issuer));
+  gboolean shows_serials = mtd_report_shows_serials (writer->report);
+  json_string (writer, "serial", shows_serials ? cert->serial_hex : NULL);
+  json_begin_array (writer, "san");
+  for (guint i = 0; cert->sans != NULL && i < cert->sans->len; i++) {
+    const char *san = g_ptr_array_index (cert->sans, i);
+    if (!shows_serials && g_str_has_prefix (san, "email:"))
+      continue;
+    json_string (writer, NULL, san);
+  }
+  json_end_array (writer);
   json_time_seconds (writer, "not_before", cert->not_before);
   json_time_seconds (writer, "not_after", cert->not_after);
   json_string (writer, "sha1", cert->sha1_hex);
@@ -449,7 +469,11 @@ write_tls (JsonWriter *writer, const MtdTlsFacts *tls, const MtdConnection *conn
                  mtd_requested_name (tls->requested.value));
   write_verdict (writer, "client_cert_presented", &tls->presented,
                  mtd_presented_name (tls->presented.value));
-  json_string_array (writer, "acceptable_cas", tls->acceptable_cas);
+  json_begin_array (writer, "acceptable_cas");
+  for (guint i = 0; tls->acceptable_cas != NULL && i < tls->acceptable_cas->len; i++)
+    json_string (writer, NULL,
+                 mtd_report_dn (writer->report, g_ptr_array_index (tls->acceptable_cas, i)));
+  json_end_array (writer);
   json_string_array (writer, "certificate_types", tls->cert_types);
   json_string_array (writer, "signature_algorithms", tls->signature_algorithms_requested);
   write_chain (writer, "client_chain", tls->client_chain, connection);
@@ -530,7 +554,7 @@ write_cert_headers (JsonWriter *writer, const MtdConnection *connection, guint e
         json_string (writer, "by", element->by);
         json_string (writer, "hash", element->hash);
         json_string (writer, "hash_check", xfcc_hash_check_name (element->hash_check));
-        json_string (writer, "subject", element->subject);
+        json_string (writer, "subject", mtd_report_dn (writer->report, element->subject));
         json_string (writer, "uri", element->uri);
         json_string_array (writer, "dns", element->dns);
         json_string (writer, "cert_sha1", element->cert != NULL ? element->cert->sha1_hex : NULL);
@@ -568,19 +592,96 @@ write_http (JsonWriter *writer, const MtdConnection *connection)
   json_end_array (writer);
 }
 
+/* The members that open the JSON document and the JSON Lines summary line: the schema, the
+ * tool and what --redact hid.  None of them comes from the wire, so none is scrubbed. */
+static void
+write_document_head (JsonWriter *writer, MtdReport *report)
+{
+  gboolean is_scrubbing = writer->is_scrubbing;
+  writer->is_scrubbing = FALSE;
+  json_uint (writer, "schema_version", JSON_SCHEMA_VERSION);
+  json_begin_object (writer, "tool");
+  json_string (writer, "name", "mtlsdiag");
+  json_string (writer, "version", report->tool_version);
+  json_end_object (writer);
+  json_string (writer, "redacted", mtd_report_redaction_name (report->redaction));
+  writer->is_scrubbing = is_scrubbing;
+}
+
 void
 mtd_report_json_begin (MtdReport *report)
 {
   JsonWriter writer;
-  json_init (&writer, report->out);
+  json_init (&writer, report, report->out);
   json_putc ('{', report->out);
   writer.depth = 1;
-  json_uint (&writer, "schema_version", JSON_SCHEMA_VERSION);
-  json_begin_object (&writer, "tool");
-  json_string (&writer, "name", "mtlsdiag");
-  json_string (&writer, "version", report->tool_version);
-  json_end_object (&writer);
-  fputs (",\"connections\":[", report->out);
+  write_document_head (&writer, report);
+  /* --summary-only: no "connections" and no "chains" at all, rather than empty arrays that
+   * would say there were none. */
+  fputs (report->is_summary_only ? "," : ",\"connections\":[", report->out);
+}
+
+/* One connection as one object on one line (no whitespace inside), to writer's stream; type,
+ * when not NULL, is written first as "type" (JSON Lines). */
+static void
+write_connection (JsonWriter *writer, const char *type, const MtdConnection *connection,
+                  const MtdDiagnosis *diagnosis)
+{
+  json_begin_object (writer, NULL);
+  if (type != NULL)
+    json_string (writer, "type", type);
+  json_uint (writer, "id", connection->id);
+  json_uint (writer, "input", connection->input_index);
+  write_endpoint (writer, "client", &connection->client);
+  write_endpoint (writer, "server", &connection->server);
+  json_bool (writer, "role_guessed", connection->is_role_guessed);
+  json_frame (writer, "first_frame", connection->first_frame);
+  json_frame (writer, "last_frame", connection->last_frame);
+  json_time_usec (writer, "start", connection->start_usec);
+  json_time_usec (writer, "end", connection->end_usec);
+  json_uint (writer, "packets", connection->n_packets);
+  json_uint (writer, "bytes_client_to_server", connection->n_payload_bytes[0]);
+  json_uint (writer, "bytes_server_to_client", connection->n_payload_bytes[1]);
+  json_string (writer, "app_protocol", mtd_app_protocol_name (connection->app_protocol));
+  json_string (writer, "ndpi_protocol", connection->ndpi_protocol);
+  json_string (writer, "ja3", connection->ja3_client);
+  json_bool (writer, "incomplete", connection->is_incomplete);
+  json_string (writer, "end_reason", connection->end_reason);
+  if (connection->has_starttls)
+    json_string (writer, "starttls",
+                 connection->starttls_protocol != NULL ? connection->starttls_protocol
+                                                       : "unknown");
+  else
+    json_null (writer, "starttls");
+  write_warnings (writer, connection);
+  json_begin_object (writer, "anomalies");
+  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++)
+    if (connection->anomalies.counts[i] > 0)
+      json_uint (writer, mtd_anomaly_name (i), connection->anomalies.counts[i]);
+  json_end_object (writer);
+  write_findings (writer, diagnosis);
+  if (connection->tls != NULL)
+    write_tls (writer, connection->tls, connection);
+  else
+    json_null (writer, "tls");
+  if (connection->http != NULL) {
+    write_http (writer, connection);
+    json_uint (writer, "http_dropped", connection->n_http_dropped);
+  } else {
+    json_null (writer, "http");
+    json_uint (writer, "http_dropped", 0);
+  }
+  json_bool (writer, "h2_prior_knowledge", connection->is_h2_prior_knowledge);
+  json_string (writer, "direction", mtd_direction_name (connection->direction));
+  json_begin_object (writer, "client_chain_check");
+  json_string (writer, "status", mtd_chain_check_name (connection->client_chain_check));
+  json_string (writer, "error", connection->client_chain_error);
+  json_end_object (writer);
+  if (connection->has_expected_thumbprints)
+    json_bool (writer, "expected_thumbprint", connection->is_thumbprint_expected);
+  else
+    json_null (writer, "expected_thumbprint");
+  json_end_object (writer);
 }
 
 void
@@ -591,60 +692,18 @@ mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
   /* One connection per line keeps the document easy to follow with line tools. */
   fputs (report->n_connections > 0 ? ",\n" : "\n", out);
   JsonWriter writer;
-  json_init (&writer, out);
-  json_begin_object (&writer, NULL);
-  json_uint (&writer, "id", connection->id);
-  json_uint (&writer, "input", connection->input_index);
-  write_endpoint (&writer, "client", &connection->client);
-  write_endpoint (&writer, "server", &connection->server);
-  json_bool (&writer, "role_guessed", connection->is_role_guessed);
-  json_frame (&writer, "first_frame", connection->first_frame);
-  json_frame (&writer, "last_frame", connection->last_frame);
-  json_time_usec (&writer, "start", connection->start_usec);
-  json_time_usec (&writer, "end", connection->end_usec);
-  json_uint (&writer, "packets", connection->n_packets);
-  json_uint (&writer, "bytes_client_to_server", connection->n_payload_bytes[0]);
-  json_uint (&writer, "bytes_server_to_client", connection->n_payload_bytes[1]);
-  json_string (&writer, "app_protocol", mtd_app_protocol_name (connection->app_protocol));
-  json_string (&writer, "ndpi_protocol", connection->ndpi_protocol);
-  json_string (&writer, "ja3", connection->ja3_client);
-  json_bool (&writer, "incomplete", connection->is_incomplete);
-  json_string (&writer, "end_reason", connection->end_reason);
-  if (connection->has_starttls)
-    json_string (&writer, "starttls",
-                 connection->starttls_protocol != NULL ? connection->starttls_protocol
-                                                       : "unknown");
-  else
-    json_null (&writer, "starttls");
-  write_warnings (&writer, connection);
-  json_begin_object (&writer, "anomalies");
-  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++)
-    if (connection->anomalies.counts[i] > 0)
-      json_uint (&writer, mtd_anomaly_name (i), connection->anomalies.counts[i]);
-  json_end_object (&writer);
-  write_findings (&writer, diagnosis);
-  if (connection->tls != NULL)
-    write_tls (&writer, connection->tls, connection);
-  else
-    json_null (&writer, "tls");
-  if (connection->http != NULL) {
-    write_http (&writer, connection);
-    json_uint (&writer, "http_dropped", connection->n_http_dropped);
-  } else {
-    json_null (&writer, "http");
-    json_uint (&writer, "http_dropped", 0);
-  }
-  json_bool (&writer, "h2_prior_knowledge", connection->is_h2_prior_knowledge);
-  json_string (&writer, "direction", mtd_direction_name (connection->direction));
-  json_begin_object (&writer, "client_chain_check");
-  json_string (&writer, "status", mtd_chain_check_name (connection->client_chain_check));
-  json_string (&writer, "error", connection->client_chain_error);
-  json_end_object (&writer);
-  if (connection->has_expected_thumbprints)
-    json_bool (&writer, "expected_thumbprint", connection->is_thumbprint_expected);
-  else
-    json_null (&writer, "expected_thumbprint");
-  json_end_object (&writer);
+  json_init (&writer, report, out);
+  write_connection (&writer, NULL, connection, diagnosis);
+}
+
+void
+mtd_report_jsonl_connection (MtdReport *report, const MtdConnection *connection,
+                             const MtdDiagnosis *diagnosis)
+{
+  JsonWriter writer;
+  json_init (&writer, report, report->out);
+  write_connection (&writer, "connection", connection, diagnosis);
+  json_putc ('\n', report->out);
 }
 
 /* ---- Inputs and summary ------------------------------------------------------------------- */
@@ -738,6 +797,13 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
   json_uint (writer, "connections_not_chained", summary->n_legs_not_chained);
   json_uint (writer, "peak_connections_held", summary->peak_legs_held);
   json_end_object (writer);
+  if (summary->is_saving_flagged) {
+    json_begin_object (writer, "saved_flagged");
+    json_uint (writer, "connections", summary->n_saved_connections);
+    json_uint (writer, "cut_short", summary->n_saved_cut_short);
+    json_uint (writer, "packets", summary->n_saved_packets);
+    json_end_object (writer);
+  }
   json_end_object (writer);
 }
 
@@ -748,7 +814,7 @@ write_hop_endpoint (JsonWriter *writer, const char *key, const MtdEndpoint *endp
                     GHashTable *hop_names)
 {
   json_begin_object (writer, key);
-  json_string (writer, "ip", endpoint->ip);
+  json_string (writer, "ip", mtd_report_ip (writer->report, endpoint->ip));
   json_uint (writer, "port", endpoint->port);
   const char *name = hop_names != NULL ? g_hash_table_lookup (hop_names, endpoint->ip) : NULL;
   if (name != NULL)
@@ -770,7 +836,7 @@ write_leg_cert_header (JsonWriter *writer, const MtdLegRequest *request)
   json_bool (writer, "valid", header->is_valid);
   json_bool (writer, "convention_mismatch", header->is_convention_mismatch);
   json_string (writer, "sha1", header->sha1_hex[0] != '\0' ? header->sha1_hex : NULL);
-  json_string (writer, "subject", header->subject);
+  json_string (writer, "subject", mtd_report_dn (writer->report, header->subject));
   json_frame (writer, "frame", header->frame);
   json_end_object (writer);
 }
@@ -833,11 +899,14 @@ write_hop (JsonWriter *writer, const MtdChainHop *hop, guint number, GHashTable 
   json_end_object (writer);
 }
 
+/* One chain as one object on one line; type as in write_connection. */
 static void
-write_request_chain (JsonWriter *writer, const MtdChain *chain, const MtdDiagnosis *diagnosis,
-             GHashTable *hop_names)
+write_request_chain (JsonWriter *writer, const char *type, const MtdChain *chain,
+                     const MtdDiagnosis *diagnosis, GHashTable *hop_names)
 {
   json_begin_object (writer, NULL);
+  if (type != NULL)
+    json_string (writer, "type", type);
   json_uint (writer, "id", chain->id);
   json_string (writer, "verdict", mtd_chain_verdict_name (chain->verdict));
   json_string (writer, "reason", chain->reason);
@@ -892,8 +961,19 @@ mtd_report_json_chain (MtdReport *report, const MtdChain *chain, const MtdDiagno
   FILE *out = report->chain_spools[0]->file;
   fputs (report->n_chains > 0 ? ",\n" : "\n", out);
   JsonWriter writer;
-  json_init (&writer, out);
-  write_request_chain (&writer, chain, diagnosis, hop_names);
+  json_init (&writer, report, out);
+  write_request_chain (&writer, NULL, chain, diagnosis, hop_names);
+}
+
+/* JSON Lines: no spool; a chain is a line of its own as soon as it is final. */
+void
+mtd_report_jsonl_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
+                        GHashTable *hop_names)
+{
+  JsonWriter writer;
+  json_init (&writer, report, report->out);
+  write_request_chain (&writer, "chain", chain, diagnosis, hop_names);
+  json_putc ('\n', report->out);
 }
 
 void
@@ -915,11 +995,29 @@ mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
   /* Continues the top-level object that mtd_report_json_begin opened; the commas between its
    * members are written here so that each starts a line. */
   JsonWriter writer;
-  json_init (&writer, out);
+  json_init (&writer, report, out);
   writer.depth = 1;
+  if (report->is_summary_only)
+    fputs ("\n", out);
   write_inputs (&writer, inputs, n_inputs);
   fputs (",\n", out);
   writer.has_items[1] = FALSE;
   write_summary (&writer, summary);
   fputs ("}\n", out);
+}
+
+void
+mtd_report_jsonl_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
+                         const MtdSummary *summary)
+{
+  FILE *out = report->out;
+  JsonWriter writer;
+  json_init (&writer, report, out);
+  json_begin_object (&writer, NULL);
+  json_string (&writer, "type", "summary");
+  write_document_head (&writer, report);
+  write_inputs (&writer, inputs, n_inputs);
+  write_summary (&writer, summary);
+  json_end_object (&writer);
+  json_putc ('\n', out);
 }

@@ -31,7 +31,36 @@ struct _MtdReport {
   guint64 n_chains;          /* written to the spools */
   guint64 n_chains_hidden;   /* text: one-connection chains without a warning, not shown */
   MtdRedaction redaction;
+  gboolean has_begun;        /* the header is written (at the first write, after the setters) */
+  gboolean is_summary_only;
+  gboolean is_color;         /* text only: ANSI colours for severity and verdict words */
+  /* --redact: printable address (canonical form, owned) -> "host-N" (owned); NULL until the
+   * first address.  Grows with the distinct addresses shown, not with the connections. */
+  GHashTable *pseudonyms;
+  /* --redact=all: the distinguished names of the connection or chain being written (const
+   * char*, borrowed from it, longest first), which mtd_report_scrub removes from free text;
+   * emptied after each. */
+  GPtrArray *context_names;
+  char *command_line;        /* owned, NULL when not set: shown by Markdown and HTML */
+  /* Markdown and HTML: what the top of the document needs, gathered as connections and chains
+   * pass (report-document.h); NULL for the other formats. */
+  struct _MtdDocument *document;
 };
+
+/* "none", "default", "all": the JSON "redacted" member. */
+const char *mtd_report_redaction_name (MtdRedaction redaction);
+
+/* Free text as --redact lets it be shown: with any redaction, every IPv4 or IPv6 address in it
+ * becomes its pseudonym and every e-mail address "[email]"; with MTD_REDACT_ALL the names of
+ * context_names become "[redacted]".  Returns text itself when nothing changes (always without
+ * redaction; *owned is then NULL), else a new string that is also stored in *owned for the
+ * caller to free.  NULL stays NULL. */
+const char *mtd_report_scrub (MtdReport *report, const char *text, char **owned);
+/* Collect (MTD_REDACT_ALL only) the names of the certificates of a connection or a chain that
+ * is about to be written; clear when it is written.  The dispatchers call these. */
+void mtd_report_context_connection (MtdReport *report, const MtdConnection *connection);
+void mtd_report_context_chain (MtdReport *report, const MtdChain *chain);
+void mtd_report_context_clear (MtdReport *report);
 
 /* Every writer prints addresses, names from certificates and serials through these, so that
  * --redact holds in every format.  The returned strings are borrowed from the report (or from
@@ -59,6 +88,14 @@ void mtd_report_json_chain (MtdReport *report, const MtdChain *chain,
 void mtd_report_json_chains (MtdReport *report);
 void mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);
+
+/* JSON Lines: each connection and chain is one line as it comes, the summary the last line. */
+void mtd_report_jsonl_connection (MtdReport *report, const MtdConnection *connection,
+                                  const MtdDiagnosis *diagnosis);
+void mtd_report_jsonl_chain (MtdReport *report, const MtdChain *chain,
+                             const MtdDiagnosis *diagnosis, GHashTable *hop_names);
+void mtd_report_jsonl_finish (MtdReport *report, const MtdInputInfo *const *inputs,
+                              guint n_inputs, const MtdSummary *summary);
 
 /* Room for any time the helpers below write. */
 #define MTD_REPORT_TIME_LEN 48

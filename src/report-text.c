@@ -1,10 +1,12 @@
 /* report-text.c: the report for people: one block per connection as it finishes, then the inputs
- * and a summary; and the one-line form of live mode.
+ * and a summary; the one-line form of live mode; and the progress line of analyze.
  *
  * Every string that came from the wire is escaped for the terminal: C0 and C1 control characters
  * (ECMA-48 §5) and bytes that are not UTF-8 (RFC 3629) are shown as \xNN, and bidirectional
  * formatting characters (Unicode UAX #9) as \u{NNNN}, so a hostile SNI, DN or URL cannot move
- * the cursor, recolour the terminal or reorder what is shown.
+ * the cursor, recolour the terminal or reorder what is shown.  The only escape sequences written
+ * are the writer's own SGR colours (ECMA-48 §8.3.117) around severity and verdict words, with
+ * --color.
  */
 #include <errno.h>
 #include <string.h>
@@ -24,7 +26,7 @@ is_bidi_control (gunichar c)
 /* Writes untrusted text ("-" for NULL) so that it is safe to show on a terminal.  The backslash
  * is doubled so the escapes cannot be forged. */
 static void
-put_text (FILE *out, const char *text)
+put_raw_text (FILE *out, const char *text)
 {
   if (text == NULL) {
     fputc ('-', out);
@@ -56,14 +58,52 @@ put_text (FILE *out, const char *text)
   }
 }
 
-/* "10.0.0.5:51234" or "[::1]:443" */
+/* Untrusted text as put_raw_text writes it, after --redact took out what it hides: any text from
+ * the wire may hold an address. */
 static void
-put_endpoint (FILE *out, const MtdEndpoint *endpoint)
+put_text (MtdReport *report, FILE *out, const char *text)
 {
-  gboolean is_ipv6 = strchr (endpoint->ip, ':') != NULL;
+  g_autofree char *owned = NULL;
+  put_raw_text (out, mtd_report_scrub (report, text, &owned));
+}
+
+/* A subject, issuer or CA name: "(redacted)" when --redact=all hides it. */
+static void
+put_dn (MtdReport *report, FILE *out, const char *dn)
+{
+  const char *shown = mtd_report_dn (report, dn);
+  if (dn != NULL && shown == NULL)
+    fputs ("(redacted)", out);
+  else
+    put_text (report, out, shown);
+}
+
+/* ECMA-48 SGR parameters of the colours --color uses. */
+#define SGR_ERROR "1;31"
+#define SGR_WARNING "33"
+#define SGR_INFO "36"
+#define SGR_GOOD "32"
+#define SGR_DIM "2"
+
+/* A word of ours (never text from the wire), in colour when the report is coloured. */
+static void
+put_colored (MtdReport *report, FILE *out, const char *sgr, const char *word)
+{
+  if (report->is_color && sgr != NULL)
+    fprintf (out, "\033[%sm%s\033[0m", sgr, word);
+  else
+    fputs (word, out);
+}
+
+/* "10.0.0.5:51234" or "[::1]:443"; "host-1:51234" with --redact */
+static void
+put_endpoint (MtdReport *report, FILE *out, const MtdEndpoint *endpoint)
+{
+  const char *ip = mtd_report_ip (report, endpoint->ip);
+  gboolean is_ipv6 = strchr (ip, ':') != NULL;
   if (is_ipv6)
     fputc ('[', out);
-  put_text (out, endpoint->ip);
+  put_raw_text (out, ip);
   if (is_ipv6)
     fputc (']', out);
   fprintf (out, ":%u", endpoint->port);
@@ -101,7 +141,7 @@ version_label (const MtdTlsFacts *tls, char *buf, gsize buf_len)
 }
 
 static void
-put_header (FILE *out, const MtdConnection *connection)
+put_header (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
   fprintf (out, "#%" G_GUINT64_FORMAT " ", connection->id);
   const MtdTlsFacts *tls = connection->tls;
@@ -114,9 +154,9 @@ put_header (FILE *out, const MtdConnection *connection)
     fputs ("other", out);
   }
   fputs ("  ", out);
-  put_endpoint (out, &connection->client);
+  put_endpoint (report, out, &connection->client);
   fputs (connection->is_role_guessed ? " -> (guessed) " : " -> ", out);
-  put_endpoint (out, &connection->server);
+  put_endpoint (report, out, &connection->server);
   fprintf (out, "  frames %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, connection->first_frame,
            connection->last_frame);
   if (connection->input_index > 0)
@@ -125,23 +165,23 @@ put_header (FILE *out, const MtdConnection *connection)
   gboolean has_details = FALSE;
   if (tls != NULL && tls->sni != NULL) {
     fputs ("  (sni ", out);
-    put_text (out, tls->sni);
+    put_text (report, out, tls->sni);
     has_details = TRUE;
   }
   if (tls != NULL && tls->alpn != NULL) {
     fputs (has_details ? ", alpn " : "  (alpn ", out);
-    put_text (out, tls->alpn);
+    put_text (report, out, tls->alpn);
     has_details = TRUE;
   }
   if (connection->has_starttls) {
     fputs (has_details ? ", starttls " : "  (starttls ", out);
-    put_text (out, connection->starttls_protocol != NULL ? connection->starttls_protocol
+    put_text (report, out, connection->starttls_protocol != NULL ? connection->starttls_protocol
                                                          : "unknown");
     has_details = TRUE;
   }
   if (tls == NULL && connection->ndpi_protocol != NULL) {
     fputs (has_details ? ", nDPI " : "  (nDPI ", out);
-    put_text (out, connection->ndpi_protocol);
+    put_text (report, out, connection->ndpi_protocol);
     has_details = TRUE;
   }
   if (has_details)
@@ -150,7 +190,7 @@ put_header (FILE *out, const MtdConnection *connection)
 }
 
 static void
-put_times (FILE *out, const MtdConnection *connection)
+put_times (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
   char start[MTD_REPORT_TIME_LEN];
   char end[MTD_REPORT_TIME_LEN];
@@ -163,7 +203,7 @@ put_times (FILE *out, const MtdConnection *connection)
            " bytes client to server, %" G_GUINT64_FORMAT " bytes server to client, end: ",
            start, end, connection->n_packets, connection->n_payload_bytes[0],
            connection->n_payload_bytes[1]);
-  put_text (out, connection->end_reason);
+  put_text (report, out, connection->end_reason);
   fputc ('\n', out);
 }
 
@@ -183,7 +223,7 @@ put_direction (FILE *out, const MtdConnection *connection)
 }
 
 static void
-put_chain_check (FILE *out, const MtdConnection *connection)
+put_chain_check (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
   if (connection->client_chain_check == MTD_CHAIN_NOT_CHECKED && !connection->has_expected_thumbprints)
     return;
@@ -192,7 +232,7 @@ put_chain_check (FILE *out, const MtdConnection *connection)
     fprintf (out, "chain against --ca: %s", mtd_chain_check_name (connection->client_chain_check));
     if (connection->client_chain_error != NULL) {
       fputs (" (", out);
-      put_text (out, connection->client_chain_error);
+      put_text (report, out, connection->client_chain_error);
       fputc (')', out);
     }
     if (connection->has_expected_thumbprints)
@@ -206,8 +246,8 @@ put_chain_check (FILE *out, const MtdConnection *connection)
 }
 
 static void
-put_cert_line (FILE *out, const char *label, const MtdCert *cert, const MtdConnection *connection,
-               guint n_chain)
+put_cert_line (MtdReport *report, FILE *out, const char *label, const MtdCert *cert,
+               const MtdConnection *connection, guint n_chain)
 {
   char not_before[MTD_REPORT_TIME_LEN];
   char not_after[MTD_REPORT_TIME_LEN];
@@ -216,9 +256,9 @@ put_cert_line (FILE *out, const char *label, const MtdCert *cert, const MtdConne
   if (!mtd_report_format_seconds (cert->not_after, not_after, sizeof not_after))
     g_strlcpy (not_after, "?", sizeof not_after);
   fprintf (out, "   %s: ", label);
-  put_text (out, cert->subject);
+  put_dn (report, out, cert->subject);
   fputs ("  issuer ", out);
-  put_text (out, cert->issuer);
+  put_dn (report, out, cert->issuer);
   fprintf (out, "\n      sha1 %s  valid %s to %s (%s at capture)", cert->sha1_hex, not_before,
            not_after, mtd_cert_validity_name (mtd_report_cert_validity (cert, connection)));
   if (n_chain > 1)
@@ -226,8 +266,24 @@ put_cert_line (FILE *out, const char *label, const MtdCert *cert, const MtdConne
   fputc ('\n', out);
 }
 
+/* The colour of the answer to "presented?": what the reader looks for first. */
+static const char *
+presented_color (const MtdTlsFacts *tls, gint presented)
+{
+  switch (presented) {
+  case MTD_PRESENTED_YES:
+    return SGR_GOOD;
+  case MTD_PRESENTED_EMPTY:
+  case MTD_PRESENTED_NO:
+    return tls->requested.value == MTD_REQUESTED_YES ? SGR_ERROR : NULL;
+  case MTD_PRESENTED_UNKNOWN:
+  default:
+    return SGR_WARNING;
+  }
+}
+
 static void
-put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
+put_tls (MtdReport *report, FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
 {
   if (tls->decrypt_status != MTD_DECRYPT_NOT_ATTEMPTED) {
     fprintf (out, "   decryption with the key log: %s", mtd_decrypt_status_name (tls->decrypt_status));
@@ -246,7 +302,7 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
     for (guint i = 0; i < n_shown; i++) {
       if (i > 0)
         fputs ("; ", out);
-      put_text (out, g_ptr_array_index (tls->acceptable_cas, i));
+      put_dn (report, out, g_ptr_array_index (tls->acceptable_cas, i));
     }
     if (tls->acceptable_cas->len > n_shown)
       fprintf (out, " and %u more", tls->acceptable_cas->len - n_shown);
@@ -254,7 +310,7 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
   fputc ('\n', out);
   if (tls->requested.reason != NULL) {
     fputs ("      reason: ", out);
-    put_text (out, tls->requested.reason);
+    put_text (report, out, tls->requested.reason);
     fputc ('\n', out);
   }
 
@@ -266,13 +322,13 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
   };
   gint presented = CLAMP (tls->presented.value, MTD_PRESENTED_UNKNOWN, MTD_PRESENTED_YES);
   fputs ("   client certificate presented: ", out);
-  fputs (presented_words[presented], out);
+  put_colored (report, out, presented_color (tls, presented), presented_words[presented]);
   put_evidence (out, &tls->presented);
   fputc ('\n', out);
   if (tls->presented.reason != NULL
       && g_strcmp0 (tls->presented.reason, tls->requested.reason) != 0) {
     fputs ("      reason: ", out);
-    put_text (out, tls->presented.reason);
+    put_text (report, out, tls->presented.reason);
     fputc ('\n', out);
   }
 
@@ -289,9 +345,9 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
     const MtdHttpExchange *trigger = mtd_connection_late_auth_trigger (connection, late);
     if (trigger != NULL) {
       fputs ("; after ", out);
-      put_text (out, trigger->method);
+      put_text (report, out, trigger->method);
       fputc (' ', out);
-      put_text (out, trigger->path);
+      put_text (report, out, trigger->path);
       fprintf (out, " (frame %" G_GUINT64_FORMAT ")", trigger->request_frame);
     }
     fputc ('\n', out);
@@ -307,12 +363,12 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
   }
 
   if (tls->client_chain != NULL && tls->client_chain->len > 0)
-    put_cert_line (out, "client certificate", g_ptr_array_index (tls->client_chain, 0),
+    put_cert_line (report, out, "client certificate", g_ptr_array_index (tls->client_chain, 0),
                    connection, tls->client_chain->len);
   if (tls->client_chain != NULL && tls->client_chain->len > 0)
-    put_chain_check (out, connection);
+    put_chain_check (report, out, connection);
   if (tls->server_chain != NULL && tls->server_chain->len > 0)
-    put_cert_line (out, "server certificate", g_ptr_array_index (tls->server_chain, 0),
+    put_cert_line (report, out, "server certificate", g_ptr_array_index (tls->server_chain, 0),
                    connection, tls->server_chain->len);
 
   char buf[64];
@@ -355,7 +411,8 @@ put_tls (FILE *out, const MtdConnection *connection, const MtdTlsFacts *tls)
 
 /* The forwarding headers of one request, one line each. */
 static void
-put_cert_headers (FILE *out, const MtdConnection *connection, guint exchange_index)
+put_cert_headers (MtdReport *report, FILE *out, const MtdConnection *connection,
+                  guint exchange_index)
 {
   for (guint i = 0; connection->cert_headers != NULL && i < connection->cert_headers->len; i++) {
     const MtdConnCertHeader *entry = g_ptr_array_index (connection->cert_headers, i);
@@ -363,17 +420,17 @@ put_cert_headers (FILE *out, const MtdConnection *connection, guint exchange_ind
       continue;
     const MtdCertHeader *header = entry->header;
     fputs ("      header ", out);
-    put_text (out, header->name);
+    put_text (report, out, header->name);
     fprintf (out, ": %s, %s", mtd_cert_encoding_name (header->encoding),
              header->is_valid ? "valid" : "not valid");
     if (header->cert != NULL) {
       fputs (", ", out);
-      put_text (out, header->cert->subject);
+      put_dn (report, out, header->cert->subject);
       fprintf (out, " sha1 %s", header->cert->sha1_hex);
     }
     if (header->problem != NULL) {
       fputs (" (", out);
-      put_text (out, header->problem);
+      put_text (report, out, header->problem);
       fputc (')', out);
     }
     fputc ('\n', out);
@@ -381,43 +438,43 @@ put_cert_headers (FILE *out, const MtdConnection *connection, guint exchange_ind
 }
 
 static void
-put_http (FILE *out, const MtdConnection *connection)
+put_http (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
   for (guint i = 0; i < connection->http->len; i++) {
     const MtdHttpExchange *exchange = g_ptr_array_index (connection->http, i);
     fputs ("   ", out);
-    put_text (out, exchange->method);
+    put_text (report, out, exchange->method);
     fputc (' ', out);
     if (exchange->host != NULL)
-      put_text (out, exchange->host);
-    put_text (out, exchange->path);
+      put_text (report, out, exchange->host);
+    put_text (report, out, exchange->path);
     if (exchange->version != NULL) {
       fputc (' ', out);
-      put_text (out, exchange->version);
+      put_text (report, out, exchange->version);
     }
     if (exchange->status != 0) {
       fprintf (out, " -> %d", exchange->status);
       if (exchange->location != NULL) {
         fputs (" Location ", out);
-        put_text (out, exchange->location);
+        put_text (report, out, exchange->location);
       }
       fprintf (out, " (frames %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ")\n",
                exchange->request_frame, exchange->status_frame);
     } else {
       fprintf (out, " -> no response (frame %" G_GUINT64_FORMAT ")\n", exchange->request_frame);
     }
-    put_cert_headers (out, connection, i);
+    put_cert_headers (report, out, connection, i);
   }
   if (connection->n_http_dropped > 0)
     fprintf (out, "   and %u more requests, counted but not kept\n", connection->n_http_dropped);
 }
 
 static void
-put_warnings (FILE *out, const MtdConnection *connection)
+put_warnings (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
   for (guint i = 0; connection->warnings != NULL && i < connection->warnings->len; i++) {
     fputs ("   warning: ", out);
-    put_text (out, g_ptr_array_index (connection->warnings, i));
+    put_text (report, out, g_ptr_array_index (connection->warnings, i));
     fputc ('\n', out);
   }
   for (guint i = 0; i < MTD_ANOMALY_COUNT; i++) {
@@ -442,24 +499,41 @@ severity_label (MtdSeverity severity)
   }
 }
 
+static const char *
+severity_color (MtdSeverity severity)
+{
+  switch (severity) {
+  case MTD_SEVERITY_ERROR:
+    return SGR_ERROR;
+  case MTD_SEVERITY_WARNING:
+    return SGR_WARNING;
+  case MTD_SEVERITY_INFO:
+  default:
+    return SGR_INFO;
+  }
+}
+
 static void
-put_findings (FILE *out, const MtdDiagnosis *diagnosis)
+put_findings (MtdReport *report, FILE *out, const MtdDiagnosis *diagnosis)
 {
   for (guint i = 0; diagnosis != NULL && diagnosis->findings != NULL
                     && i < diagnosis->findings->len;
        i++) {
     const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
-    fprintf (out, "   %s %s: ", severity_label (finding->severity), finding->code);
-    put_text (out, finding->message);
+    fputs ("   ", out);
+    put_colored (report, out, severity_color (finding->severity),
+                 severity_label (finding->severity));
+    fprintf (out, " %s: ", finding->code);
+    put_text (report, out, finding->message);
     fputc ('\n', out);
     if (finding->cause != NULL) {
       fputs ("      cause: ", out);
-      put_text (out, finding->cause);
+      put_text (report, out, finding->cause);
       fputc ('\n', out);
     }
     if (finding->next_check != NULL) {
       fputs ("      next: ", out);
-      put_text (out, finding->next_check);
+      put_text (report, out, finding->next_check);
       fputc ('\n', out);
     }
   }
@@ -468,8 +542,20 @@ put_findings (FILE *out, const MtdDiagnosis *diagnosis)
 void
 mtd_report_text_begin (MtdReport *report)
 {
-  fprintf (report->out, "mtlsdiag %s: client certificates, connection by connection\n\n",
-           report->tool_version);
+  FILE *out = report->out;
+  if (!report->is_summary_only)
+    fprintf (out, "mtlsdiag %s: client certificates, connection by connection\n",
+             report->tool_version);
+  if (report->redaction == MTD_REDACT_DEFAULT)
+    fputs ("redacted (--redact): addresses are pseudonyms (host-N), certificate serials and "
+           "e-mail addresses are left out\n",
+           out);
+  else if (report->redaction == MTD_REDACT_ALL)
+    fputs ("redacted (--redact=all): addresses are pseudonyms (host-N), certificate serials, "
+           "e-mail addresses, subjects and issuers are left out\n",
+           out);
+  if (!report->is_summary_only || report->redaction != MTD_REDACT_NONE)
+    fputc ('\n', out);
 }
 
 void
@@ -477,15 +563,15 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis)
 {
   FILE *out = report->out;
-  put_header (out, connection);
-  put_times (out, connection);
+  put_header (report, out, connection);
+  put_times (report, out, connection);
   put_direction (out, connection);
   if (connection->tls != NULL)
-    put_tls (out, connection, connection->tls);
+    put_tls (report, out, connection, connection->tls);
   if (connection->http != NULL)
-    put_http (out, connection);
-  put_warnings (out, connection);
-  put_findings (out, diagnosis);
+    put_http (report, out, connection);
+  put_warnings (report, out, connection);
+  put_findings (report, out, diagnosis);
   fputc ('\n', out);
 }
 
@@ -493,26 +579,27 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
 
 /* "127.0.0.3:8443 (gateway)" */
 static void
-put_hop_endpoint (FILE *out, const MtdEndpoint *endpoint, GHashTable *hop_names)
+put_hop_endpoint (MtdReport *report, FILE *out, const MtdEndpoint *endpoint,
+                  GHashTable *hop_names)
 {
-  put_endpoint (out, endpoint);
+  put_endpoint (report, out, endpoint);
   const char *name = hop_names != NULL ? g_hash_table_lookup (hop_names, endpoint->ip) : NULL;
   if (name != NULL) {
     fputs (" (", out);
-    put_text (out, name);
+    put_text (report, out, name);
     fputc (')', out);
   }
 }
 
 static void
-put_hop (FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
+put_hop (MtdReport *report, FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
 {
   const MtdChainHop *hop = &g_array_index (chain->hops, MtdChainHop, number - 1);
   const MtdLeg *leg = hop->leg;
   fprintf (out, "   hop %u  ", number);
-  put_hop_endpoint (out, &leg->client, hop_names);
+  put_hop_endpoint (report, out, &leg->client, hop_names);
   fputs (" -> ", out);
-  put_hop_endpoint (out, &leg->server, hop_names);
+  put_hop_endpoint (report, out, &leg->server, hop_names);
   fprintf (out, "  connection #%" G_GUINT64_FORMAT ", input %u\n", leg->connection_id,
            leg->input_index + 1);
   if (leg->protocol == MTD_APP_TLS) {
@@ -533,9 +620,9 @@ put_hop (FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
     fputs ("          plain HTTP", out);
     if (request != NULL) {
       fputs (", ", out);
-      put_text (out, request->method);
+      put_text (report, out, request->method);
       fputc (' ', out);
-      put_text (out, request->path);
+      put_text (report, out, request->path);
       fprintf (out, " (frame %" G_GUINT64_FORMAT ")", request->request_frame);
       if (request->status != 0)
         fprintf (out, " -> %d (frame %" G_GUINT64_FORMAT ")", request->status,
@@ -545,7 +632,7 @@ put_hop (FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
     if (hop->cert_request != NULL) {
       const MtdLegCertHeader *header = hop->cert_request->cert_header;
       fputs ("          certificate header ", out);
-      put_text (out, header->name);
+      put_text (report, out, header->name);
       fprintf (out, " (%s, %s", mtd_cert_encoding_name (header->encoding),
                header->is_valid ? "valid" : "not usable");
       if (header->sha1_hex[0] != '\0')
@@ -565,7 +652,7 @@ put_hop (FILE *out, GHashTable *hop_names, const MtdChain *chain, guint number)
   }
   if (leg->findings_label != NULL) {
     fputs ("          connection findings: ", out);
-    put_text (out, leg->findings_label);
+    put_text (report, out, leg->findings_label);
     fputc ('\n', out);
   }
 }
@@ -577,6 +664,25 @@ is_chain_shown (const MtdChain *chain, const MtdDiagnosis *diagnosis)
   return chain->hops->len > 1
          || (diagnosis != NULL && diagnosis->findings->len > 0
              && diagnosis->worst != MTD_SEVERITY_INFO);
+}
+
+static const char *
+verdict_color (MtdChainVerdict verdict)
+{
+  switch (verdict) {
+  case MTD_CHAIN_DELIVERED:
+    return SGR_GOOD;
+  case MTD_CHAIN_DROPPED_AT_HOP:
+  case MTD_CHAIN_NEVER_PRESENTED:
+  case MTD_CHAIN_PLAIN_HTTP:
+  case MTD_CHAIN_HEADER_MISMATCH:
+    return SGR_ERROR;
+  case MTD_CHAIN_NOT_REQUESTED:
+    return SGR_WARNING;
+  case MTD_CHAIN_UNKNOWN:
+  default:
+    return SGR_DIM;
+  }
 }
 
 /* The spool a chain waits in: errors first, then warnings, then the rest. */
@@ -613,15 +719,17 @@ mtd_report_text_chain (MtdReport *report, const MtdChain *chain, const MtdDiagno
     }
   }
   FILE *out = report->chain_spools[index]->file;
-  fprintf (out, "chain %u: %s", chain->id, mtd_chain_verdict_name (chain->verdict));
+  fprintf (out, "chain %u: ", chain->id);
+  put_colored (report, out, verdict_color (chain->verdict),
+               mtd_chain_verdict_name (chain->verdict));
   if (chain->dropped_at_hop != 0)
     fprintf (out, " %u", chain->dropped_at_hop);
   fputs (": ", out);
-  put_text (out, chain->reason);
+  put_text (report, out, chain->reason);
   fputc ('\n', out);
   for (guint k = 1; k <= chain->hops->len; k++)
-    put_hop (out, hop_names, chain, k);
-  put_findings (out, diagnosis);
+    put_hop (report, out, hop_names, chain, k);
+  put_findings (report, out, diagnosis);
   fputc ('\n', out);
 }
 
@@ -647,14 +755,14 @@ mtd_report_text_chains (MtdReport *report)
 /* ---- Inputs and summary ------------------------------------------------------------------- */
 
 static void
-put_inputs (FILE *out, const MtdInputInfo *const *inputs, guint n_inputs)
+put_inputs (MtdReport *report, FILE *out, const MtdInputInfo *const *inputs, guint n_inputs)
 {
   for (guint i = 0; inputs != NULL && i < n_inputs; i++) {
     const MtdInputInfo *info = inputs[i];
     fprintf (out, "input %u: ", i + 1);
-    put_text (out, info->path);
+    put_text (report, out, info->path);
     fputs ("  ", out);
-    put_text (out, info->link_type);
+    put_text (report, out, info->link_type);
     fprintf (out, "  %" G_GUINT64_FORMAT " packets", info->n_packets);
     char first[MTD_REPORT_TIME_LEN];
     char last[MTD_REPORT_TIME_LEN];
@@ -666,7 +774,7 @@ put_inputs (FILE *out, const MtdInputInfo *const *inputs, guint n_inputs)
       fprintf (out, "   sha256 %s\n", info->sha256_hex);
     for (guint w = 0; info->warnings != NULL && w < info->warnings->len; w++) {
       fputs ("   warning: ", out);
-      put_text (out, g_ptr_array_index (info->warnings, w));
+      put_text (report, out, g_ptr_array_index (info->warnings, w));
       fputc ('\n', out);
     }
   }
@@ -698,7 +806,7 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
 {
   FILE *out = report->out;
   fputs ("Summary\n", out);
-  put_inputs (out, inputs, n_inputs);
+  put_inputs (report, out, inputs, n_inputs);
   fprintf (out,
            "packets read: %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes): TCP %"
            G_GUINT64_FORMAT ", UDP %" G_GUINT64_FORMAT " (QUIC %" G_GUINT64_FORMAT "), other %"
@@ -759,6 +867,12 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
            summary->n_flows_evicted, summary->n_flows_idle_closed, summary->peak_live_flows);
   fprintf (out, "certificate cache: %" G_GUINT64_FORMAT " hits, %" G_GUINT64_FORMAT " misses\n",
            summary->n_cert_cache_hits, summary->n_cert_cache_misses);
+  if (summary->is_saving_flagged)
+    fprintf (out,
+             "saved connections with a warning or error: %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+             " packets); cut short by --save-ring-bytes (first packets lost): %" G_GUINT64_FORMAT
+             "\n",
+             summary->n_saved_connections, summary->n_saved_packets, summary->n_saved_cut_short);
   fputs ("anomalies:", out);
   gboolean has_anomaly = FALSE;
   for (guint i = 0; i < MTD_ANOMALY_COUNT; i++) {
@@ -772,13 +886,14 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
 }
 
 void
-mtd_report_live_line (FILE *out, const MtdConnection *connection, const MtdDiagnosis *diagnosis)
+mtd_report_live_line (MtdReport *report, FILE *out, const MtdConnection *connection,
+                      const MtdDiagnosis *diagnosis)
 {
-  g_return_if_fail (out != NULL && connection != NULL);
+  g_return_if_fail (report != NULL && out != NULL && connection != NULL);
   fprintf (out, "#%" G_GUINT64_FORMAT " ", connection->id);
-  put_endpoint (out, &connection->client);
+  put_endpoint (report, out, &connection->client);
   fputs (" -> ", out);
-  put_endpoint (out, &connection->server);
+  put_endpoint (report, out, &connection->server);
   const MtdTlsFacts *tls = connection->tls;
   if (tls != NULL) {
     char buf[64];
@@ -801,4 +916,87 @@ mtd_report_live_line (FILE *out, const MtdConnection *connection, const MtdDiagn
     fputs (": ok", out);
   }
   fputc ('\n', out);
+}
+
+void
+mtd_report_live_finding_line (MtdReport *report, FILE *out, const MtdConnection *connection,
+                              const MtdFinding *finding, gint64 time_usec)
+{
+  g_return_if_fail (report != NULL && out != NULL && connection != NULL && finding != NULL);
+  char when[40];
+  if (!mtd_report_format_usec (time_usec, when, sizeof when))
+    g_strlcpy (when, "-", sizeof when);
+  fprintf (out, "%s #%" G_GUINT64_FORMAT " ", when, connection->id);
+  put_endpoint (report, out, &connection->client);
+  fputs (" -> ", out);
+  put_endpoint (report, out, &connection->server);
+  fprintf (out, " %s %s: ", mtd_severity_name (finding->severity), finding->code);
+  /* The message may name the certificate's subject: --redact=all takes the connection's names
+   * out of it, as in the report. */
+  mtd_report_context_connection (report, connection);
+  put_text (report, out, finding->message);
+  mtd_report_context_clear (report);
+  fputc ('\n', out);
+}
+
+void
+mtd_report_live_stats_line (FILE *out, const MtdLiveStats *stats)
+{
+  g_return_if_fail (out != NULL && stats != NULL);
+  char when[40];
+  if (!mtd_report_format_usec (stats->time_usec, when, sizeof when))
+    g_strlcpy (when, "-", sizeof when);
+  fprintf (out,
+           "mtlsdiag: stats %s packets=%" G_GUINT64_FORMAT " live_flows=%u flows_evicted=%"
+           G_GUINT64_FORMAT " flows_idle_closed=%" G_GUINT64_FORMAT,
+           when, stats->n_packets, stats->n_live_flows, stats->n_flows_evicted,
+           stats->n_flows_idle_closed);
+  if (stats->has_pcap_stats)
+    fprintf (out, " pcap_received=%" G_GUINT64_FORMAT " pcap_dropped=%" G_GUINT64_FORMAT,
+             stats->n_pcap_received, stats->n_pcap_dropped);
+  else
+    fputs (" pcap_received=- pcap_dropped=-", out);
+  fprintf (out,
+           " connections=%" G_GUINT64_FORMAT " findings_error=%" G_GUINT64_FORMAT
+           " findings_warning=%" G_GUINT64_FORMAT " findings_info=%" G_GUINT64_FORMAT,
+           stats->n_connections, stats->n_findings[MTD_SEVERITY_ERROR],
+           stats->n_findings[MTD_SEVERITY_WARNING], stats->n_findings[MTD_SEVERITY_INFO]);
+  if (stats->is_saving_flagged)
+    fprintf (out, " saved=%" G_GUINT64_FORMAT " saved_cut_short=%" G_GUINT64_FORMAT,
+             stats->n_saved_connections, stats->n_saved_cut_short);
+  fputc ('\n', out);
+}
+
+/* Sizes in MB (10^6 bytes, as transfer rates are given), with one decimal. */
+#define PROGRESS_MB 1e6
+
+void
+mtd_report_format_progress (const MtdProgress *progress, char *buf, gsize buf_len)
+{
+  g_return_if_fail (progress != NULL && buf != NULL && buf_len > 0);
+  g_autoptr (GString) line = g_string_new (NULL);
+  if (progress->n_inputs > 1)
+    g_string_append_printf (line, "input %u of %u: ", progress->input_number,
+                            progress->n_inputs);
+  guint64 total = MAX (progress->n_bytes_total, 1);
+  guint64 n_read = MIN (progress->n_bytes_read, progress->n_bytes_total);
+  g_string_append_printf (line, "%.1f of %.1f MB (%u%%), %" G_GUINT64_FORMAT " packets, %"
+                          G_GUINT64_FORMAT " flows",
+                          (double) n_read / PROGRESS_MB,
+                          (double) progress->n_bytes_total / PROGRESS_MB,
+                          (guint) (n_read * 100 / total), progress->n_packets, progress->n_flows);
+  /* A rate and an estimate only once there is something to measure. */
+  if (progress->elapsed_usec > 0 && n_read > 0) {
+    double seconds = (double) progress->elapsed_usec / G_USEC_PER_SEC;
+    double rate = (double) n_read / seconds;
+    guint64 seconds_left = (guint64) ((double) (progress->n_bytes_total - n_read) / rate + 0.5);
+    g_string_append_printf (line, ", %.1f MB/s, ", rate / PROGRESS_MB);
+    if (seconds_left >= 3600)
+      g_string_append_printf (line, "%" G_GUINT64_FORMAT ":%02u:%02u left", seconds_left / 3600,
+                              (guint) (seconds_left / 60 % 60), (guint) (seconds_left % 60));
+    else
+      g_string_append_printf (line, "%u:%02u left", (guint) (seconds_left / 60),
+                              (guint) (seconds_left % 60));
+  }
+  g_strlcpy (buf, line->str, buf_len);
 }

@@ -13,6 +13,7 @@
 
 #include <glib/gstdio.h>
 
+#include "mtd-certheader.h"
 #include "mtd-conn.h"
 #include "mtd-diagnose.h"
 #include "mtd-report.h"
@@ -735,15 +736,28 @@ fixture_clear (Fixture *fixture)
   mtd_cert_unref (fixture->client.cert);
 }
 
-/* Writes the fixture's report in a format into memory. */
+/* What the command line's --redact, --summary-only and --color set. */
+typedef struct {
+  MtdRedaction redaction;
+  gboolean is_summary_only;
+  MtdReportColor color;
+} ReportSettings;
+
+/* Writes the fixture's report in a format, with settings (NULL: none set), into memory. */
 static char *
-write_report (Fixture *fixture, MtdReportFormat format, gsize *out_len)
+write_report_with (Fixture *fixture, MtdReportFormat format, const ReportSettings *settings,
+                   gsize *out_len)
 {
   char *buffer = NULL;
   size_t buffer_len = 0;
   FILE *out = open_memstream (&buffer, &buffer_len);
   g_assert_nonnull (out);
   g_autoptr (MtdReport) report = mtd_report_new (format, out, "9.9.9-test");
+  if (settings != NULL) {
+    mtd_report_set_redaction (report, settings->redaction);
+    mtd_report_set_summary_only (report, settings->is_summary_only);
+    mtd_report_set_color (report, settings->color);
+  }
   for (guint i = 0; i < fixture->connections->len; i++) {
     MtdConnection *connection = g_ptr_array_index (fixture->connections, i);
     g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
@@ -756,6 +770,12 @@ write_report (Fixture *fixture, MtdReportFormat format, gsize *out_len)
   g_assert_cmpint (fclose (out), ==, 0);
   *out_len = buffer_len;
   return buffer;
+}
+
+static char *
+write_report (Fixture *fixture, MtdReportFormat format, gsize *out_len)
+{
+  return write_report_with (fixture, format, NULL, out_len);
 }
 
 /* No byte that a terminal or a JSON parser would take as a control: only '\n' below 0x20. */
@@ -1064,11 +1084,14 @@ test_report_live_line (void)
   char *buffer = NULL;
   size_t buffer_len = 0;
   FILE *out = open_memstream (&buffer, &buffer_len);
+  /* The report only lends its settings: nothing is written to it. */
+  MtdReport *report = mtd_report_new (MTD_REPORT_TEXT, out, "1");
   for (guint i = 0; i < 3; i++) {
     MtdConnection *connection = g_ptr_array_index (fixture.connections, i);
     g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-    mtd_report_live_line (out, connection, diagnosis);
+    mtd_report_live_line (report, out, connection, diagnosis);
   }
+  mtd_report_free (report);
   fclose (out);
   g_autofree char *text = buffer;
   assert_no_raw_controls (text, buffer_len);
@@ -1090,7 +1113,9 @@ test_report_ipv6_endpoint (void)
   char *buffer = NULL;
   size_t buffer_len = 0;
   FILE *out = open_memstream (&buffer, &buffer_len);
-  mtd_report_live_line (out, connection, NULL);
+  MtdReport *report = mtd_report_new (MTD_REPORT_TEXT, out, "1");
+  mtd_report_live_line (report, out, connection, NULL);
+  mtd_report_free (report);
   fclose (out);
   g_autofree char *text = buffer;
   g_assert_cmpstr (text, ==, "#10 [::1]:51234 -> [2001:db8::9]:443 TLS (version unknown) "
@@ -1103,6 +1128,8 @@ test_report_parse_format (void)
   MtdReportFormat format = MTD_REPORT_JSON;
   g_assert_true (mtd_report_parse_format ("text", &format));
   g_assert_cmpint (format, ==, MTD_REPORT_TEXT);
+  g_assert_true (mtd_report_parse_format ("jsonl", &format));
+  g_assert_cmpint (format, ==, MTD_REPORT_JSONL);
   g_assert_true (mtd_report_parse_format ("json", &format));
   g_assert_cmpint (format, ==, MTD_REPORT_JSON);
   g_assert_false (mtd_report_parse_format ("xml", &format));
@@ -1110,6 +1137,29 @@ test_report_parse_format (void)
   g_assert_false (mtd_report_parse_format ("", &format));
   g_assert_false (mtd_report_parse_format (NULL, &format));
   g_assert_cmpint (format, ==, MTD_REPORT_JSON);
+
+  MtdReportColor color = MTD_REPORT_COLOR_NEVER;
+  g_assert_true (mtd_report_parse_color ("auto", &color));
+  g_assert_cmpint (color, ==, MTD_REPORT_COLOR_AUTO);
+  g_assert_true (mtd_report_parse_color ("always", &color));
+  g_assert_cmpint (color, ==, MTD_REPORT_COLOR_ALWAYS);
+  g_assert_true (mtd_report_parse_color ("never", &color));
+  g_assert_cmpint (color, ==, MTD_REPORT_COLOR_NEVER);
+  g_assert_false (mtd_report_parse_color ("yes", &color));
+  g_assert_false (mtd_report_parse_color (NULL, &color));
+  g_assert_cmpint (color, ==, MTD_REPORT_COLOR_NEVER);
+
+  MtdRedaction redaction = MTD_REDACT_NONE;
+  g_assert_true (mtd_report_parse_redaction (NULL, &redaction));
+  g_assert_cmpint (redaction, ==, MTD_REDACT_DEFAULT);
+  g_assert_true (mtd_report_parse_redaction ("all", &redaction));
+  g_assert_cmpint (redaction, ==, MTD_REDACT_ALL);
+  g_assert_true (mtd_report_parse_redaction ("default", &redaction));
+  g_assert_cmpint (redaction, ==, MTD_REDACT_DEFAULT);
+  g_assert_false (mtd_report_parse_redaction ("", &redaction));
+  g_assert_false (mtd_report_parse_redaction ("ALL", &redaction));
+  g_assert_false (mtd_report_parse_redaction ("capture.pcap", &redaction));
+  g_assert_cmpint (redaction, ==, MTD_REDACT_DEFAULT);
 }
 
 /* A full disk is an error of mtd_report_finish, not a silent truncation. */
@@ -1139,6 +1189,362 @@ test_report_write_error (void)
   fclose (out);
 }
 
+/* ---- JSON Lines, --summary-only, --color ------------------------------------------------- */
+
+/* Every line is one JSON object: a connection line per connection, equal to the JSON report's
+ * object but for "type", then the summary line with the JSON report's inputs and summary. */
+static const char *const jsonl_check_script =
+    "import json, sys\n"
+    "jsonl_path, json_path = sys.argv[1:3]\n"
+    "doc = json.load(open(json_path, encoding='utf-8'))\n"
+    "text = open(jsonl_path, encoding='utf-8').read()\n"
+    "assert text.endswith('\\n') and '\\n\\n' not in text, repr(text[-200:])\n"
+    "lines = [json.loads(l) for l in text.splitlines()]\n"
+    "conns = [l for l in lines if l['type'] == 'connection']\n"
+    "assert [l['type'] for l in lines] == ['connection'] * len(conns) + ['summary'], lines\n"
+    "for l in conns:\n"
+    "    del l['type']\n"
+    "assert conns == doc['connections'], (conns, doc['connections'])\n"
+    "s = lines[-1]\n"
+    "for k in ('schema_version', 'tool', 'redacted', 'inputs', 'summary'):\n"
+    "    assert s[k] == doc[k], (k, s[k], doc[k])\n"
+    "assert sorted(s) == ['inputs', 'redacted', 'schema_version', 'summary', 'tool', 'type'], s\n"
+    "print('ok')\n";
+
+static void
+test_report_jsonl (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  gsize jsonl_len = 0, json_len = 0;
+  g_autofree char *jsonl = write_report (&fixture, MTD_REPORT_JSONL, &jsonl_len);
+  g_autofree char *json = write_report (&fixture, MTD_REPORT_JSON, &json_len);
+  assert_no_raw_controls (jsonl, jsonl_len);
+  /* The connection lines are the JSON report's lines: the same writer. */
+  g_assert_cmpuint (jsonl_len, >, 0);
+  g_autofree char *json_path = NULL;
+  g_autoptr (GError) error = NULL;
+  gint fd = g_file_open_tmp ("test-report-XXXXXX.json", &json_path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (json_path, json, (gssize) json_len, &error));
+  const char *const args[] = { json_path, NULL };
+  check_json_with_python (jsonl, jsonl_len, jsonl_check_script, args);
+  g_unlink (json_path);
+  fixture_clear (&fixture);
+}
+
+static void
+test_report_summary_only (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  ReportSettings settings = { MTD_REDACT_NONE, TRUE, MTD_REPORT_COLOR_NEVER };
+  gsize len = 0;
+  g_autofree char *text = write_report_with (&fixture, MTD_REPORT_TEXT, &settings, &len);
+  g_assert_true (g_str_has_prefix (text, "Summary\ninput 1: "));
+  g_assert_null (strstr (text, "#3 "));
+  g_assert_null (strstr (text, "Request chains"));
+  g_assert_nonnull (strstr (text, "connections: 5 (TLS 3, plain HTTP 2)"));
+  g_autofree char *json = write_report_with (&fixture, MTD_REPORT_JSON, &settings, &len);
+  check_json_with_python (json, len,
+                          "import json, sys\n"
+                          "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                          "assert sorted(d) == ['inputs', 'redacted', 'schema_version', 'summary',"
+                          " 'tool'], sorted(d)\n"
+                          "assert d['summary']['connections'] == 5, d['summary']\n"
+                          "print('ok')\n",
+                          NULL);
+  g_autofree char *jsonl = write_report_with (&fixture, MTD_REPORT_JSONL, &settings, &len);
+  g_assert_true (g_str_has_prefix (jsonl, "{\"type\":\"summary\","));
+  g_assert_cmpstr (strchr (jsonl, '\n'), ==, "\n");
+  fixture_clear (&fixture);
+}
+
+static void
+test_report_color (void)
+{
+  Fixture fixture;
+  fixture_init (&fixture);
+  ReportSettings always = { MTD_REDACT_NONE, FALSE, MTD_REPORT_COLOR_ALWAYS };
+  gsize len = 0;
+  g_autofree char *text = write_report_with (&fixture, MTD_REPORT_TEXT, &always, &len);
+  g_assert_nonnull (strstr (text, "   \033[1;31mERROR\033[0m CERT_REQUESTED_EMPTY: "));
+  g_assert_nonnull (strstr (text, "   \033[36mINFO\033[0m TLS13_INFERRED: "));
+  g_assert_nonnull (strstr (text, "presented: \033[1;31mempty list\033[0m (observed, frame 8)"));
+  /* Escapes come from the writer only: the hostile strings stay escaped. */
+  g_assert_null (strstr (text, "\033[31m"));
+  g_autofree char *json = write_report_with (&fixture, MTD_REPORT_JSON, &always, &len);
+  g_assert_null (strchr (json, '\033'));
+  g_autofree char *jsonl = write_report_with (&fixture, MTD_REPORT_JSONL, &always, &len);
+  g_assert_null (strchr (jsonl, '\033'));
+  /* Memory is not a terminal: auto colours nothing. */
+  ReportSettings automatic = { MTD_REDACT_NONE, FALSE, MTD_REPORT_COLOR_AUTO };
+  g_autofree char *plain = write_report_with (&fixture, MTD_REPORT_TEXT, &automatic, &len);
+  g_assert_null (strchr (plain, '\033'));
+  fixture_clear (&fixture);
+}
+
+/* ---- --redact ----------------------------------------------------------------------------- */
+
+/* A TLS connection full of what --redact hides: endpoint and SAN addresses, a serial, SAN and
+ * DN e-mail addresses, subjects in findings and in OpenSSL's chain error, an XFCC header, and
+ * addresses in the warnings and HTTP fields. */
+#define REDACT_WARNING                                                                         \
+  "seen from 10.0.0.50 and ::ffff:10.0.0.5, sent on to [2001:db8::9]:443 and 10.0.0.9:8443."   \
+  " Kept: OID 1.3.6.1.5.5.7.3.2, TLS 1.2, build 1.2.3.4.5, 2026-11-28T12:00:00.123456Z"
+#define XFCC_VALUE                                                                             \
+  "By=spiffe://cluster/proxy;Hash=0123;Subject=\"CN=mtlsdiag test client,"                    \
+  "emailAddress=alice@example.com\";URI=spiffe://cluster/client;DNS=client.example.com"
+
+static MtdConnection *
+make_redaction_target (const TestCert *client, const TestCert *server)
+{
+  MtdConnection *connection = make_tls12_unknown_ca (client, START_USEC);
+  connection->id = 20;
+  g_ptr_array_add (connection->tls->server_chain, mtd_cert_ref (server->cert));
+  g_ptr_array_add (connection->tls->acceptable_cas, g_strdup ("CN=mtlsdiag Test Root CA"));
+  connection->client_chain_check = MTD_CHAIN_UNTRUSTED;
+  connection->client_chain_error
+      = g_strdup ("unable to get local issuer certificate (depth 0, CN=mtlsdiag test client)");
+  mtd_connection_warn (connection, "%s", REDACT_WARNING);
+  connection->http = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
+  g_ptr_array_add (connection->http, exchange_new ("GET", "10.0.0.9:8443",
+                                                   "/users/alice@example.com", 302,
+                                                   "https://10.0.0.9/login"));
+  connection->cert_headers
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_conn_cert_header_free);
+  MtdConnCertHeader *entry = g_new0 (MtdConnCertHeader, 1);
+  entry->frame = 4;
+  entry->header = mtd_certheader_decode ("X-Forwarded-Client-Cert", (const guint8 *) XFCC_VALUE,
+                                         strlen (XFCC_VALUE), NULL);
+  g_ptr_array_add (connection->cert_headers, entry);
+  return connection;
+}
+
+static void
+redaction_fixture_init (Fixture *fixture)
+{
+  memset (fixture, 0, sizeof *fixture);
+  fixture->server = load_cert ("server");
+  fixture->client = load_cert ("client");
+  /* A SAN e-mail and two SAN addresses, one of them the client's own. */
+  g_ptr_array_add (fixture->client.cert->sans, g_strdup ("email:alice@example.com"));
+  g_ptr_array_add (fixture->client.cert->sans, g_strdup ("IP:10.0.0.5"));
+  g_ptr_array_add (fixture->client.cert->sans, g_strdup ("IP:2001:db8:0:0:0:0:0:9"));
+  fixture->connections = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_connection_free);
+  g_ptr_array_add (fixture->connections,
+                   make_redaction_target (&fixture->client, &fixture->server));
+  MtdConnection *ipv6 = make_tls_unknown ();
+  ipv6->id = 21;
+  g_strlcpy (ipv6->client.ip, "2001:db8::5", sizeof ipv6->client.ip);
+  g_strlcpy (ipv6->server.ip, "2001:db8::9", sizeof ipv6->server.ip);
+  g_ptr_array_add (fixture->connections, ipv6);
+  fixture->input = mtd_input_info_new ("capture-from-10.0.0.5.pcap");
+  fixture->input->link_type = g_strdup ("EN10MB");
+}
+
+/* What no redacted document may hold, and what each must: the pseudonyms stand for the same
+ * address everywhere. */
+static const char *const redaction_check_script =
+    "import json, sys\n"
+    "path, mode = sys.argv[1:3]\n"
+    "raw = open(path, encoding='utf-8').read()\n"
+    "if raw.startswith('{\"type\"'):\n"
+    "    lines = [json.loads(l) for l in raw.splitlines()]\n"
+    "    doc = dict(lines[-1], connections=[l for l in lines if l['type'] == 'connection'])\n"
+    "else:\n"
+    "    doc = json.loads(raw)\n"
+    "for gone in ('10.0.0.5', '10.0.0.9', '2001:db8', '::ffff', 'alice@example.com',"
+    " '\"3001\"', 'email:'):\n"
+    "    assert gone not in raw, gone\n"
+    "assert doc['redacted'] == mode, doc['redacted']\n"
+    "c = {x['id']: x for x in doc['connections']}\n"
+    "a, b = c[20], c[21]\n"
+    "ips = [a['client']['ip'], a['server']['ip'], b['client']['ip'], b['server']['ip']]\n"
+    "assert all(ip.startswith('host-') for ip in ips), ips\n"
+    "assert len(set(ips)) == 4, ips\n"
+    "w = a['warnings'][0]\n"
+    "assert ('[%s]:443' % b['server']['ip']) in w, w\n"
+    "assert ('%s:8443' % a['server']['ip']) in w, w\n"
+    "assert (' and %s, sent' % a['client']['ip']) in w, w\n"
+    "assert ('OID 1.3.6.1.5.5.7.3.2, TLS 1.2, build 1.2.3.4.5, '\n"
+    "        '2026-11-28T12:00:00.123456Z') in w, w\n"
+    "t = a['tls']\n"
+    "leaf = t['client_chain'][0]\n"
+    "assert leaf['serial'] is None and t['server_chain'][0]['serial'] is None\n"
+    "assert leaf['san'] == ['IP:' + a['client']['ip'], 'IP:' + b['server']['ip']], leaf['san']\n"
+    "h = a['http'][0]\n"
+    "assert h['host'] == a['server']['ip'] + ':8443', h\n"
+    "assert h['path'] == '/users/[email]', h\n"
+    "assert h['location'] == 'https://%s/login' % a['server']['ip'], h\n"
+    "x = h['cert_headers'][0]['xfcc'][0]\n"
+    "assert x['uri'] == 'spiffe://cluster/client' and x['dns'] == ['client.example.com'], x\n"
+    "assert doc['inputs'][0]['path'] == 'capture-from-%s.pcap' % a['client']['ip']\n"
+    "msgs = ' '.join(f['message'] for f in a['findings'])\n"
+    "if mode == 'default':\n"
+    "    assert leaf['subject'] == 'CN=mtlsdiag test client', leaf\n"
+    "    assert t['acceptable_cas'] == ['CN=mtlsdiag Test Root CA'], t['acceptable_cas']\n"
+    "    assert x['subject'] == 'CN=mtlsdiag test client,emailAddress=[email]', x\n"
+    "    assert 'CN=mtlsdiag test client' in msgs, msgs\n"
+    "else:\n"
+    "    for gone in ('CN=', 'mtlsdiag test client', 'mtlsdiag Test'):\n"
+    "        assert gone not in raw, gone\n"
+    "    assert leaf['subject'] is None and leaf['issuer'] is None, leaf\n"
+    "    assert t['acceptable_cas'] == [None], t['acceptable_cas']\n"
+    "    assert x['subject'] is None, x\n"
+    "    assert '[redacted]' in msgs, msgs\n"
+    "    assert '[redacted]' in a['client_chain_check']['error'], a['client_chain_check']\n"
+    "print('ok')\n";
+
+static void
+test_report_redact (void)
+{
+  static const struct {
+    MtdRedaction redaction;
+    const char *name;
+  } modes[] = { { MTD_REDACT_DEFAULT, "default" }, { MTD_REDACT_ALL, "all" } };
+  for (gsize m = 0; m < G_N_ELEMENTS (modes); m++) {
+    Fixture fixture;
+    redaction_fixture_init (&fixture);
+    ReportSettings settings = { modes[m].redaction, FALSE, MTD_REPORT_COLOR_NEVER };
+    const char *const args[] = { modes[m].name, NULL };
+    static const MtdReportFormat json_formats[] = { MTD_REPORT_JSON, MTD_REPORT_JSONL };
+    for (gsize f = 0; f < G_N_ELEMENTS (json_formats); f++) {
+      gsize len = 0;
+      g_autofree char *json = write_report_with (&fixture, json_formats[f], &settings, &len);
+      assert_no_raw_controls (json, len);
+      check_json_with_python (json, len, redaction_check_script, args);
+    }
+    gsize len = 0;
+    g_autofree char *text = write_report_with (&fixture, MTD_REPORT_TEXT, &settings, &len);
+    static const char *const gone[] = { "10.0.0.", "2001:db8", "alice@", "3001", "::ffff" };
+    for (gsize i = 0; i < G_N_ELEMENTS (gone); i++)
+      if (strstr (text, gone[i]) != NULL)
+        g_error ("the redacted text report holds \"%s\":\n%s", gone[i], text);
+    g_assert_nonnull (strstr (text, "#20 TLS 1.2  host-1:51234 -> host-2:443"));
+    g_assert_nonnull (strstr (text, modes[m].redaction == MTD_REDACT_ALL
+                                        ? "redacted (--redact=all): "
+                                        : "redacted (--redact): "));
+    if (modes[m].redaction == MTD_REDACT_ALL) {
+      if (strstr (text, "CN=") != NULL)
+        g_error ("the --redact=all text report holds a name:\n%s", text);
+      g_assert_nonnull (strstr (text, "client certificate: (redacted)  issuer (redacted)"));
+    } else {
+      g_assert_nonnull (strstr (text, "client certificate: CN=mtlsdiag test client  issuer "));
+    }
+    /* Live lines share the report's pseudonyms. */
+    char *buffer = NULL;
+    size_t buffer_len = 0;
+    FILE *out = open_memstream (&buffer, &buffer_len);
+    g_autoptr (MtdReport) report = mtd_report_new (MTD_REPORT_TEXT, out, "1");
+    mtd_report_set_redaction (report, modes[m].redaction);
+    MtdConnection *target = g_ptr_array_index (fixture.connections, 0);
+    g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (target);
+    mtd_report_live_line (report, out, target, diagnosis);
+    for (guint i = 0; i < diagnosis->findings->len; i++)
+      mtd_report_live_finding_line (report, out, target,
+                                    g_ptr_array_index (diagnosis->findings, i), START_USEC);
+    fclose (out);
+    g_autofree char *live = buffer;
+    g_assert_true (g_str_has_prefix (live, "#20 host-1:51234 -> host-2:443 TLS 1.2 "));
+    g_assert_nonnull (strstr (live, " #20 host-1:51234 -> host-2:443 error CERT_REJECTED: "));
+    g_assert_null (strstr (live, "10.0.0."));
+    if (modes[m].redaction == MTD_REDACT_ALL)
+      g_assert_null (strstr (live, "CN="));
+    fixture_clear (&fixture);
+  }
+}
+
+/* Free text, one warning at a time: what is an address and what is not.  Each case is its own
+ * report, in which the connection's ends, written first, are host-1 (10.0.0.5) and host-2
+ * (10.0.0.9). */
+static void
+test_report_redact_text (void)
+{
+  static const struct {
+    const char *text;
+    const char *expected;
+  } cases[] = {
+    { "10.0.0.5:51234 -> 10.0.0.9:443", "host-1:51234 -> host-2:443" },
+    { "from 10.0.0.9.", "from host-2." },
+    { "10.0.0.50 is not 10.0.0.5", "host-3 is not host-1" },
+    { "1.10.0.0.5 and 10.0.0.5.7 are no addresses", "1.10.0.0.5 and 10.0.0.5.7 are no addresses" },
+    { "[2001:db8::9]:443, 2001:DB8:0:0:0:0:0:9", "[host-3]:443, host-3" },
+    { "::1 and 0:0:0:0:0:0:0:1 and ::ffff:10.0.0.9", "host-3 and host-3 and host-2" },
+    { "IP:127.0.0.1 IP:::1", "IP:host-3 IP:host-4" },
+    { "X-Forwarded-For: 10.0.0.5, 192.0.2.7", "X-Forwarded-For: host-1, host-3" },
+    { "at 2026-11-28T12:00:00.123456Z, TLS 1.2, std::string, fe80",
+      "at 2026-11-28T12:00:00.123456Z, TLS 1.2, std::string, fe80" },
+    { "SHA-1 A6A4173F9FFA741311C87440E231DCF6259F101B, frames 6, 8",
+      "SHA-1 A6A4173F9FFA741311C87440E231DCF6259F101B, frames 6, 8" },
+    { "mail alice.b+x@mail.example.com. Or bob@host.", "mail [email]. Or [email]." },
+    { "@scope/pkg and a@ and @", "@scope/pkg and a@ and @" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (MtdConnection) connection = make_other_incomplete ();
+    connection->anomalies.counts[MTD_ANOMALY_MIDSTREAM_START] = 0;
+    mtd_connection_warn (connection, "%s", cases[i].text);
+    char *buffer = NULL;
+    size_t buffer_len = 0;
+    FILE *out = open_memstream (&buffer, &buffer_len);
+    g_autoptr (MtdReport) report = mtd_report_new (MTD_REPORT_TEXT, out, "1");
+    mtd_report_set_redaction (report, MTD_REDACT_DEFAULT);
+    mtd_report_connection (report, connection, NULL);
+    g_clear_pointer (&report, mtd_report_free);
+    fclose (out);
+    g_autofree char *text = buffer;
+    const char *line = strstr (text, "   warning: ");
+    g_assert_nonnull (line);
+    line += strlen ("   warning: ");
+    g_autofree char *warning = g_strndup (line, strcspn (line, "\n"));
+    g_assert_cmpstr (warning, ==, cases[i].expected);
+  }
+}
+
+/* ---- Progress line ------------------------------------------------------------------------ */
+
+static void
+test_report_progress (void)
+{
+  char buf[160];
+  MtdProgress progress = {
+    .input_number = 1,
+    .n_inputs = 1,
+    .n_bytes_read = 150000000,
+    .n_bytes_total = 600000000,
+    .n_packets = 1234567,
+    .n_flows = 4321,
+    .elapsed_usec = 2 * G_USEC_PER_SEC,
+  };
+  mtd_report_format_progress (&progress, buf, sizeof buf);
+  g_assert_cmpstr (buf, ==, "150.0 of 600.0 MB (25%), 1234567 packets, 4321 flows, 75.0 MB/s, "
+                            "0:06 left");
+  progress.input_number = 2;
+  progress.n_inputs = 3;
+  progress.elapsed_usec = 0;
+  mtd_report_format_progress (&progress, buf, sizeof buf);
+  g_assert_cmpstr (buf, ==, "input 2 of 3: 150.0 of 600.0 MB (25%), 1234567 packets, 4321 flows");
+  /* Slow: hours left. */
+  progress.n_inputs = 1;
+  progress.n_bytes_read = 1000000;
+  progress.elapsed_usec = 10 * G_USEC_PER_SEC;
+  mtd_report_format_progress (&progress, buf, sizeof buf);
+  g_assert_true (g_str_has_suffix (buf, ", 0.1 MB/s, 1:39:50 left"));
+  /* An empty file, and a file that grew past its size: no division by zero, never over 100%. */
+  MtdProgress empty = { .input_number = 1, .n_inputs = 1, .elapsed_usec = 1 };
+  mtd_report_format_progress (&empty, buf, sizeof buf);
+  g_assert_cmpstr (buf, ==, "0.0 of 0.0 MB (0%), 0 packets, 0 flows");
+  MtdProgress grown = { .input_number = 1, .n_inputs = 1, .n_bytes_read = 2000000,
+                        .n_bytes_total = 1000000, .elapsed_usec = G_USEC_PER_SEC };
+  mtd_report_format_progress (&grown, buf, sizeof buf);
+  g_assert_cmpstr (buf, ==, "1.0 of 1.0 MB (100%), 0 packets, 0 flows, 1.0 MB/s, 0:00 left");
+  /* A short buffer gets the start of the line. */
+  char small[8];
+  mtd_report_format_progress (&progress, small, sizeof small);
+  g_assert_cmpstr (small, ==, "1.0 of ");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1165,5 +1571,11 @@ main (int argc, char **argv)
   g_test_add_func ("/report/ipv6-endpoint", test_report_ipv6_endpoint);
   g_test_add_func ("/report/parse-format", test_report_parse_format);
   g_test_add_func ("/report/write-error", test_report_write_error);
+  g_test_add_func ("/report/jsonl", test_report_jsonl);
+  g_test_add_func ("/report/summary-only", test_report_summary_only);
+  g_test_add_func ("/report/color", test_report_color);
+  g_test_add_func ("/report/redact", test_report_redact);
+  g_test_add_func ("/report/redact-text", test_report_redact_text);
+  g_test_add_func ("/report/progress", test_report_progress);
   return g_test_run ();
 }

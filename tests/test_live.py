@@ -12,10 +12,20 @@ tls12-empty.pcap (CAPTURES_DIR/commands.txt):
      show both, and the exit status must be 1 (the empty list is a problem).
   2. live without --duration, one handshake, then SIGINT: it must stop within a few seconds and
      still write the full report.
+  3. live --findings-only --stats 1 --save-flagged FILE with the two handshakes of 1: finding
+     lines only for the empty-list connection, one per warning or error of the report; stats lines
+     on standard error; the saved pcapng opens in tshark, holds exactly that connection from its
+     SYN with every packet commented with its frame number, and analyses to the same facts.
+  4. live -Z nobody --save-flagged FILE --save-ring-bytes 1024: /proc/PID/status shows nobody's
+     ids while it runs; the report and the (cut short) saved connection are still written.
+  5. Usage errors exit 2 with one line: -Z with an unknown user, -Z without root (run as nobody),
+     --save-ring-bytes without --save-flagged, an unwritable --save-flagged file.
 Every process is bounded by a timeout and killed in a finally block.
 """
 import json
 import os
+import pwd
+import re
 import shutil
 import signal
 import socket
@@ -85,11 +95,11 @@ class Pki:
         self.client_ca_names = os.path.join(d, "client-ca-names.pem")
 
 
-def start_server(pki, port, verify_flag):
+def start_server(pki, port, verify_flag, host="127.0.0.1"):
     """openssl s_server as for tls12-presented.pcap (-Verify 2) or tls12-empty.pcap (-verify 2).
     Returns the process once it printed ACCEPT."""
     proc = subprocess.Popen(
-        ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-naccept", "1", "-www",
+        ["openssl", "s_server", "-accept", "%s:%d" % (host, port), "-naccept", "1", "-www",
          "-cert", pki.server, "-key", pki.server_key, "-cert_chain", pki.intermediate, "-tls1_2",
          verify_flag, "2", "-CAfile", pki.client_ca_names, "-verifyCAfile", pki.root,
          "-verify_return_error"],
@@ -110,10 +120,10 @@ def start_server(pki, port, verify_flag):
     return None, seen.decode("utf-8", "replace")
 
 
-def run_client(pki, port, with_cert):
+def run_client(pki, port, with_cert, host="127.0.0.1"):
     """openssl s_client as for tls12-presented.pcap (with client.pem + intermediate) or
     tls12-empty.pcap (no certificate: it answers the request with an empty list)."""
-    args = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-servername", "localhost",
+    args = ["openssl", "s_client", "-connect", "%s:%d" % (host, port), "-servername", "localhost",
             "-CAfile", pki.root, "-verify_return_error", "-verify_hostname", "localhost",
             "-ign_eof", "-tls1_2"]
     if with_cert:
@@ -126,14 +136,14 @@ def run_client(pki, port, with_cert):
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
-def exchange(tap, pki, port, verify_flag, with_cert, label):
+def exchange(tap, pki, port, verify_flag, with_cert, label, host="127.0.0.1"):
     """One server + one client; TAP lines say whether the exchange itself worked."""
-    server, server_out = start_server(pki, port, verify_flag)
+    server, server_out = start_server(pki, port, verify_flag, host)
     if not tap.ok(server is not None, "%s: s_server started on port %d" % (label, port),
                   "s_server output:\n%s" % server_out):
         return False
     try:
-        code, client_out = run_client(pki, port, with_cert)
+        code, client_out = run_client(pki, port, with_cert, host)
         good = code == 0 and "HTTP/1.0 200" in client_out
         tap.ok(good, "%s: s_client completed and got HTTP 200" % label,
                "returncode %r, output (last 1500 chars):\n%s" % (code, client_out[-1500:]))
@@ -296,6 +306,321 @@ def test_sigint(tap, binary, pki, tmp, client_sha1, intermediate_sha1):
         stop(live)
 
 
+# ---- --findings-only, --stats, --save-flagged, -Z ---------------------------------------------
+
+FINDING_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z) #(\d+) "
+                          r"127\.0\.0\.\d+:(\d+) -> 127\.0\.0\.\d+:(\d+) (warning|error) "
+                          r"([A-Z0-9_]+): (.+)$")
+STATS_KEYS = ("packets", "live_flows", "flows_evicted", "flows_idle_closed", "pcap_received",
+              "pcap_dropped", "connections", "findings_error", "findings_warning",
+              "findings_info", "saved", "saved_cut_short")
+SAVED_COMMENT = re.compile(r"^mtlsdiag connection (\d+), frame (\d+)( \(.*\))?$")
+
+
+def start_live_args(binary, port, out_path, extra):
+    args = [binary, "live", "-i", "lo", "-f", "tcp port %d" % port, "--format", "json",
+            "-o", out_path] + extra
+    return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def interrupt(tap, what, live):
+    """SIGINT, then the exit status and output; None when it did not stop."""
+    live.send_signal(signal.SIGINT)
+    try:
+        code = live.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        tap.ok(False, "%s: exits within 10 s of SIGINT" % what)
+        return None, "", ""
+    out, err = read_output(live)
+    check_sanitizers(tap, what, err)
+    return code, out, err
+
+
+def flagged_codes(conn):
+    return sorted(f.get("code") for f in conn.get("findings") or []
+                  if f.get("severity") in ("warning", "error"))
+
+
+def read_saved(tap, what, path):
+    """The saved file's packets through tshark: [(srcport, dstport, syn, ack, comment)], or None
+    when tshark is missing or fails (a failing check then)."""
+    if shutil.which("tshark") is None:
+        tap.note("%s: tshark is not installed; the saved file is not checked with it" % what)
+        return None
+    proc = subprocess.run(["tshark", "-r", path, "-T", "fields", "-e", "tcp.srcport",
+                           "-e", "tcp.dstport", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack",
+                           "-e", "frame.comment", "-E", "separator=/t"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    if not tap.eq(proc.returncode, 0, "%s: tshark -r opens the saved pcapng" % what):
+        tap.note(proc.stderr.decode("utf-8", "replace")[-1500:])
+        return None
+    rows = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        fields = line.split("\t")
+        fields += [""] * (5 - len(fields))
+        rows.append((int(fields[0] or 0), int(fields[1] or 0), fields[2] in ("1", "True"),
+                     fields[3] in ("1", "True"), fields[4]))
+    return rows
+
+
+def check_saved_connection(tap, what, rows, conn):
+    """rows (read_saved) hold exactly conn's packets, from its SYN, commented with its frames."""
+    client = (conn.get("client") or {}).get("port")
+    server = (conn.get("server") or {}).get("port")
+    pairs = {frozenset((r[0], r[1])) for r in rows}
+    tap.eq(pairs, {frozenset((client, server))},
+           "%s: the saved file holds only the flagged connection (ports %s, %s)"
+           % (what, client, server))
+    tap.eq(len(rows), conn.get("packets"),
+           "%s: all %r of its packets are saved" % (what, conn.get("packets")))
+    if not rows:
+        return
+    tap.ok(rows[0][2] and not rows[0][3] and rows[0][0] == client,
+           "%s: the first saved packet is the client's SYN" % what, "first row %r" % (rows[0],))
+    comments = [SAVED_COMMENT.match(r[4]) for r in rows]
+    tap.ok(all(comments), "%s: every packet is commented \"mtlsdiag connection N, frame M\"" % what,
+           "comments %r" % [r[4] for r in rows][:5])
+    if all(comments):
+        ids = {int(m.group(1)) for m in comments}
+        frames = [int(m.group(2)) for m in comments]
+        tap.eq(ids, {conn.get("id")}, "%s: the comments name connection %r" % (what, conn.get("id")))
+        tap.ok(frames == sorted(frames) and len(set(frames)) == len(frames)
+               and frames[0] == conn.get("first_frame") and frames[-1] == conn.get("last_frame"),
+               "%s: the comments' frame numbers run from first_frame to last_frame" % what,
+               "frames %r, first_frame %r, last_frame %r"
+               % (frames, conn.get("first_frame"), conn.get("last_frame")))
+
+
+def test_findings_stats_save(tap, binary, pki, tmp):
+    """--findings-only, --stats 1 and --save-flagged in one run: a fine connection and one that
+    answers the server's request with an empty certificate list."""
+    what = "live --findings-only --stats --save-flagged"
+    port = free_port()
+    out_path = os.path.join(tmp, "live-flagged.json")
+    saved_path = os.path.join(tmp, "flagged.pcapng")
+    live = start_live_args(binary, port, out_path,
+                           ["--findings-only", "--stats", "1", "--save-flagged", saved_path])
+    try:
+        time.sleep(STARTUP_WAIT_S)
+        if not tap.ok(live.poll() is None, "%s: running after %.1f s" % (what, STARTUP_WAIT_S),
+                      "it exited early with %r" % (live.poll(),)):
+            return
+        exchange(tap, pki, port, "-Verify", True, "flagged run: exchange 1 (presented)")
+        exchange(tap, pki, port, "-verify", False, "flagged run: exchange 2 (empty list)")
+        time.sleep(1.5)
+        code, out, err = interrupt(tap, what, live)
+        if code is None:
+            return
+        tap.eq(code, 1, "%s: exit status 1" % what)
+        doc = load_report(tap, what, out_path)
+        if doc is None:
+            return
+        conns = tls_connections(doc, port)
+        problem = [c for c in conns if "CERT_REQUESTED_EMPTY" in flagged_codes(c)]
+        fine = [c for c in conns if not flagged_codes(c)]
+        if not tap.ok(len(conns) == 2 and len(problem) == 1 and len(fine) == 1,
+                      "%s: the report has one fine and one CERT_REQUESTED_EMPTY connection" % what,
+                      "connections %r" % conns):
+            return
+        problem, fine = problem[0], fine[0]
+
+        # --findings-only: lines for the problem connection only, one per warning or error.
+        lines = [l for l in out.splitlines() if l.strip()]
+        parsed = [FINDING_LINE.match(l) for l in lines]
+        tap.ok(lines and all(parsed), "%s: every standard output line is a finding line" % what,
+               "stdout:\n%s" % out)
+        if lines and all(parsed):
+            tap.eq({(int(m.group(2)), int(m.group(3))) for m in parsed},
+                   {(problem.get("id"), problem["client"]["port"])},
+                   "%s: finding lines name only the problem connection (id, client port)" % what)
+            tap.eq(sorted(m.group(6) for m in parsed), flagged_codes(problem),
+                   "%s: one line per warning or error finding of the report, no repeats" % what)
+            tap.ok(any(m.group(5) == "error" and m.group(6) == "CERT_REQUESTED_EMPTY"
+                       for m in parsed),
+                   "%s: a line says error CERT_REQUESTED_EMPTY" % what, "stdout:\n%s" % out)
+        tap.ok(str(fine["client"]["port"]) not in out,
+               "%s: nothing is printed for the fine connection" % what, "stdout:\n%s" % out)
+
+        # --stats: key=value lines on standard error.
+        stats = [l for l in err.splitlines() if l.startswith("mtlsdiag: stats ")]
+        tap.ok(len(stats) >= 3, "%s: --stats 1 printed a line a second to standard error" % what,
+               "stderr:\n%s" % err)
+        if stats:
+            last = dict(re.findall(r"(\w+)=(\S+)", stats[-1]))
+            tap.eq(sorted(k for k in STATS_KEYS if k not in last), [],
+                   "%s: a stats line has every counter" % what)
+            n_errors = sum(1 for c in doc.get("connections") or [] for f in c.get("findings") or []
+                           if f.get("severity") == "error")
+            tap.eq((last.get("connections"), last.get("findings_error"), last.get("saved"),
+                    last.get("live_flows")),
+                   (str(len(doc.get("connections") or [])), str(n_errors), "1", "0"),
+                   "%s: the last stats line counts the connections, errors and the saved one"
+                   % what)
+
+        # --save-flagged: the problem connection, all of it, and nothing else.
+        summary = doc.get("summary") or {}
+        tap.eq(summary.get("saved_flagged"),
+               {"connections": 1, "cut_short": 0, "packets": problem.get("packets")},
+               "%s: summary.saved_flagged counts the one saved connection" % what)
+        rows = read_saved(tap, what, saved_path)
+        if rows is not None:
+            check_saved_connection(tap, what, rows, problem)
+        code, again_out, again_err = run_analyze(binary, saved_path)
+        tap.eq(code, 1, "analyze of the saved file: exit status 1")
+        try:
+            again = json.loads(again_out)
+        except ValueError:
+            tap.ok(False, "analyze of the saved file: JSON", again_err[-1500:])
+            return
+        again_conns = again.get("connections") or []
+        tap.eq([(c["client"]["port"], c.get("packets"), flagged_codes(c)) for c in again_conns],
+               [(problem["client"]["port"], problem.get("packets"), flagged_codes(problem))],
+               "analyze of the saved file: the same connection, packets and findings")
+    finally:
+        stop(live)
+
+
+def test_findings_outbound(tap, binary, pki, tmp):
+    """--findings-only with --app: the app (127.0.0.1) calls a server on 127.0.0.2 that asks for a
+    certificate, and answers with an empty list.  The line printed as the handshake ends must
+    already say what the report says, OUTBOUND_CERT_NOT_LOADED, not the inbound
+    CERT_REQUESTED_EMPTY (the --app checks once ran only on the final connection)."""
+    what = "live --findings-only --app"
+    port = free_port()
+    out_path = os.path.join(tmp, "live-outbound.json")
+    live = start_live_args(binary, port, out_path,
+                           ["--findings-only", "--app", "127.0.0.1/32"])
+    try:
+        time.sleep(STARTUP_WAIT_S)
+        if not tap.ok(live.poll() is None, "%s: running after %.1f s" % (what, STARTUP_WAIT_S),
+                      "it exited early with %r" % (live.poll(),)):
+            return
+        exchange(tap, pki, port, "-verify", False, "outbound run: exchange (empty list)",
+                 host="127.0.0.2")
+        time.sleep(1.5)
+        code, out, err = interrupt(tap, what, live)
+        if code is None:
+            return
+        doc = load_report(tap, what, out_path)
+        if doc is None:
+            return
+        conns = tls_connections(doc, port)
+        if not tap.ok(len(conns) == 1, "%s: the report has the one connection" % what,
+                      "connections %r" % conns):
+            return
+        conn = conns[0]
+        tap.eq(conn.get("direction"), "outbound", "%s: the report says outbound" % what)
+        tap.ok("OUTBOUND_CERT_NOT_LOADED" in flagged_codes(conn),
+               "%s: the report has OUTBOUND_CERT_NOT_LOADED" % what,
+               "codes %r" % flagged_codes(conn))
+        parsed = [FINDING_LINE.match(l) for l in out.splitlines() if l.strip()]
+        tap.ok(parsed and all(parsed), "%s: standard output is finding lines" % what,
+               "stdout:\n%s" % out)
+        if parsed and all(parsed):
+            tap.eq(sorted(m.group(6) for m in parsed), flagged_codes(conn),
+                   "%s: the lines hold exactly the report's warning and error codes" % what)
+    finally:
+        stop(live)
+
+
+def run_analyze(binary, path):
+    proc = subprocess.run([binary, "analyze", "--format", "json", path], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"))
+
+
+def status_ids(pid):
+    """(Uid line, Gid line, Groups line) of /proc/PID/status, as lists of ints."""
+    found = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid", "Groups"):
+                found[key] = [int(v) for v in value.split()]
+    return found.get("Uid"), found.get("Gid"), found.get("Groups")
+
+
+def test_drop_privileges(tap, binary, pki, tmp):
+    """-Z nobody: it runs as nobody once the interface and files are open, and still writes the
+    report and the saved packets; a 1024-byte ring cuts the saved connection short."""
+    what = "live -Z nobody"
+    nobody = pwd.getpwnam("nobody")
+    port = free_port()
+    out_path = os.path.join(tmp, "live-nobody.json")
+    saved_path = os.path.join(tmp, "nobody.pcapng")
+    live = start_live_args(binary, port, out_path,
+                           ["-Z", "nobody", "--save-flagged", saved_path,
+                            "--save-ring-bytes", "1024"])
+    try:
+        time.sleep(STARTUP_WAIT_S)
+        if not tap.ok(live.poll() is None, "%s: running after %.1f s" % (what, STARTUP_WAIT_S),
+                      "it exited with %r: %s" % (live.poll(), read_output(live)[1]
+                                                 if live.poll() is not None else "")):
+            return
+        uid, gid, groups = status_ids(live.pid)
+        tap.eq(uid, [nobody.pw_uid] * 4, "%s: real, effective, saved and fs uid are nobody's" % what)
+        tap.eq(gid, [nobody.pw_gid] * 4, "%s: every gid is nobody's group" % what)
+        wanted_groups = sorted(set(os.getgrouplist("nobody", nobody.pw_gid)))
+        tap.eq(sorted(groups or []), wanted_groups,
+               "%s: supplementary groups are nobody's (initgroups)" % what)
+        exchange(tap, pki, port, "-verify", False, "nobody run: exchange (empty list)")
+        time.sleep(1.5)
+        code, _, err = interrupt(tap, what, live)
+        if code is None:
+            return
+        tap.eq(code, 1, "%s: exit status 1" % what)
+        doc = load_report(tap, what, out_path)
+        if doc is None:
+            return
+        conns = tls_connections(doc, port)
+        tap.eq(len(conns), 1, "%s: the report has the connection" % what)
+        saved = (doc.get("summary") or {}).get("saved_flagged") or {}
+        tap.eq((saved.get("connections"), saved.get("cut_short")), (1, 1),
+               "%s --save-ring-bytes 1024: saved 1 connection, cut short" % what)
+        rows = read_saved(tap, what + " (cut short)", saved_path)
+        if rows and conns:
+            tap.ok(0 < len(rows) < conns[0].get("packets", 0) and not rows[0][2],
+                   "%s: the cut-short file holds the last packets only, not the SYN" % what,
+                   "rows %r, packets %r" % (rows[:3], conns[0].get("packets")))
+            tap.ok("did not fit in --save-ring-bytes" in rows[0][4],
+                   "%s: the first saved packet's comment says earlier packets are missing" % what,
+                   "comment %r" % rows[0][4])
+    finally:
+        stop(live)
+
+
+def test_option_errors(tap, binary):
+    """-Z with an unknown user, -Z without root, --save-ring-bytes alone: exit 2, one line."""
+    cases = [
+        (["-Z", "mtlsdiag-no-such-user"], 'unknown user "mtlsdiag-no-such-user"', None),
+        (["--save-ring-bytes", "4096"], "--save-ring-bytes needs --save-flagged", None),
+        (["--save-flagged", "/nonexistent-dir/x.pcapng"], "--save-flagged: /nonexistent-dir",
+         None),
+        (["-Z", "nobody"], "-Z needs root", pwd.getpwnam("nobody")),
+    ]
+    for extra, message, as_user in cases:
+        what = "live %s%s" % (" ".join(extra), " as nobody" if as_user else "")
+        kwargs = {}
+        if as_user is not None:
+            kwargs = {"user": as_user.pw_uid, "group": as_user.pw_gid, "extra_groups": []}
+        try:
+            proc = subprocess.run([binary, "live", "-i", "lo"] + extra, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                                  **kwargs)
+        except PermissionError as e:
+            tap.note("%s: not tested, nobody cannot run the binary (%s)" % (what, e))
+            continue
+        err = proc.stderr.decode("utf-8", "replace")
+        check_sanitizers(tap, what, err)
+        tap.eq(proc.returncode, 2, "%s: exit status 2" % what)
+        lines = [l for l in err.splitlines() if l.strip()]
+        tap.ok(len(lines) == 1 and message in lines[0],
+               "%s: one line on standard error naming the problem" % what, "stderr:\n%s" % err)
+
+
 def main():
     binary, captures = command_line("test_live.py MTLSDIAG CAPTURES_DIR")
     if os.geteuid() != 0:
@@ -315,6 +640,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="mtlsdiag-live-") as tmp:
         test_duration(tap, binary, pki, tmp, client_sha1, intermediate_sha1)
         test_sigint(tap, binary, pki, tmp, client_sha1, intermediate_sha1)
+        test_findings_stats_save(tap, binary, pki, tmp)
+        test_findings_outbound(tap, binary, pki, tmp)
+        test_drop_privileges(tap, binary, pki, tmp)
+        test_option_errors(tap, binary)
     tap.finish()
 
 

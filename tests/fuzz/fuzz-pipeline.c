@@ -3,8 +3,10 @@
  * The input is a pcap or pcapng file.  It is written to a memory file (memfd_create) that
  * mtd_source_open_file opens by its /proc/self/fd path, so the real libpcap reading and hashing
  * code runs; then the packets go through the pipeline as src/main.c's read_source does, and each
- * finished connection is diagnosed and written by both report writers (JSON and text) and as a
- * live line; at the end the connections are grouped into request chains (with a small leg cap and
+ * finished connection is diagnosed and written by the report writers (JSON, text, and JSON Lines
+ * with --redact=all, whose scrubbing of free text then meets hostile text too) and as a live
+ * line; each flow's packets also pass through a small --save-flagged ring and the pcapng writer
+ * (into /dev/null); at the end the connections are grouped into request chains (with a small leg cap and
  * one --hop name, so both paths run), diagnosed and written too.  The output goes to memory and is checked for what the report writers promise: valid
  * UTF-8 and no control characters from the wire (only newlines, and tabs in text).
  *
@@ -24,6 +26,8 @@
 
 #include "mtd-chain.h"
 #include "mtd-diagnose.h"
+#include "mtd-packet-ring.h"
+#include "mtd-pcapng-writer.h"
 #include "mtd-pipeline.h"
 #include "mtd-report.h"
 #include "mtd-source.h"
@@ -33,6 +37,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 typedef struct {
   MtdReport *json;     /* owned */
   MtdReport *text;     /* owned */
+  MtdReport *jsonl;    /* owned: JSON Lines, --redact=all */
   FILE *live_out;      /* borrowed */
   MtdChainer *chainer; /* owned, one per input */
   GHashTable *hop_names; /* borrowed */
@@ -55,7 +60,8 @@ on_connection (MtdConnection *connection, gpointer user_data)
   mtd_summary_add_connection (run->summary, owned, mtd_diagnosis_has_problem (diagnosis));
   mtd_report_connection (run->json, owned, diagnosis);
   mtd_report_connection (run->text, owned, diagnosis);
-  mtd_report_live_line (run->live_out, owned, diagnosis);
+  mtd_report_connection (run->jsonl, owned, diagnosis);
+  mtd_report_live_line (run->jsonl, run->live_out, owned, diagnosis);
   g_autofree char *label = mtd_diagnosis_label (diagnosis);
   mtd_chainer_add_connection (run->chainer, owned, label);
   mtd_chainer_settle (run->chainer, open_since, run->pipeline);
@@ -68,14 +74,42 @@ on_chain (const MtdChain *chain, gpointer user_data)
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_chain (chain);
   mtd_report_chain (run->json, chain, diagnosis, run->hop_names);
   mtd_report_chain (run->text, chain, diagnosis, run->hop_names);
+  mtd_report_chain (run->jsonl, chain, diagnosis, run->hop_names);
+}
+
+/* live --save-flagged's hooks: every flow's packets go through a small ring (so that it drops
+ * and wraps) and, when the flow ends, through the pcapng writer into /dev/null. */
+#define FUZZ_RING_LEN 2048
+
+static MtdPcapngWriter *saver = NULL;
+
+static gpointer
+on_flow_start (guint64 connection_id, gpointer user_data)
+{
+  return mtd_packet_ring_new (FUZZ_RING_LEN);
 }
 
 static void
-on_handshake (const MtdConnection *connection, gpointer user_data)
+on_flow_packet (gpointer flow_data, const MtdPacket *packet, gpointer user_data)
+{
+  mtd_packet_ring_add (flow_data, packet);
+}
+
+static void
+on_flow_end (gpointer flow_data, guint64 connection_id, gpointer user_data)
+{
+  g_autoptr (MtdPacketRing) ring = flow_data;
+  g_autoptr (GError) error = NULL;
+  if (!mtd_pcapng_writer_add_ring (saver, ring, connection_id, &error))
+    g_error ("writing to /dev/null failed: %s", error->message);
+}
+
+static void
+on_handshake (MtdConnection *connection, gpointer user_data)
 {
   FuzzRun *run = user_data;
   g_autoptr (MtdDiagnosis) diagnosis = mtd_diagnose_connection (connection);
-  mtd_report_live_line (run->live_out, connection, diagnosis);
+  mtd_report_live_line (run->text, run->live_out, connection, diagnosis);
 }
 
 /* A report must be valid UTF-8 and carry no control character but newline (and tab). */
@@ -133,17 +167,24 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0;
   }
 
-  char *json_output = NULL, *text_output = NULL, *live_output = NULL;
-  size_t json_len = 0, text_len = 0, live_len = 0;
+  char *json_output = NULL, *text_output = NULL, *jsonl_output = NULL, *live_output = NULL;
+  size_t json_len = 0, text_len = 0, jsonl_len = 0, live_len = 0;
   FILE *json_out = open_memstream (&json_output, &json_len);
   FILE *text_out = open_memstream (&text_output, &text_len);
+  FILE *jsonl_out = open_memstream (&jsonl_output, &jsonl_len);
   FILE *live_out = open_memstream (&live_output, &live_len);
-  g_assert (json_out != NULL && text_out != NULL && live_out != NULL);
+  g_assert (json_out != NULL && text_out != NULL && jsonl_out != NULL && live_out != NULL);
 
   static FuzzRun run;
-  static MtdPipelineCallbacks callbacks = { on_connection, on_handshake };
+  static MtdPipelineCallbacks callbacks = { .on_connection = on_connection,
+                                            .on_handshake = on_handshake,
+                                            .on_flow_start = on_flow_start,
+                                            .on_flow_packet = on_flow_packet,
+                                            .on_flow_end = on_flow_end };
   static MtdPipeline *pipeline = NULL;
   if (pipeline == NULL) {
+    saver = mtd_pcapng_writer_open ("/dev/null", 1, 262144, "fuzz", "fuzz", &error);
+    g_assert (saver != NULL);
     MtdPipelineOptions options;
     mtd_pipeline_options_init_default (&options);
     /* Small enough that eviction and the cache reset happen within one input. */
@@ -155,6 +196,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
   run.json = mtd_report_new (MTD_REPORT_JSON, json_out, "fuzz");
   run.text = mtd_report_new (MTD_REPORT_TEXT, text_out, "fuzz");
+  run.jsonl = mtd_report_new (MTD_REPORT_JSONL, jsonl_out, "fuzz");
+  mtd_report_set_redaction (run.jsonl, MTD_REDACT_ALL);
   run.live_out = live_out;
   run.summary = mtd_pipeline_summary (pipeline);
   static GHashTable *hop_names = NULL;
@@ -212,18 +255,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                mtd_pipeline_summary (pipeline), &json_error));
   g_assert (mtd_report_finish (run.text, (const MtdInputInfo *const *) inputs->pdata, inputs->len,
                                mtd_pipeline_summary (pipeline), &text_error));
+  g_autoptr (GError) jsonl_error = NULL;
+  g_assert (mtd_report_finish (run.jsonl, (const MtdInputInfo *const *) inputs->pdata,
+                               inputs->len, mtd_pipeline_summary (pipeline), &jsonl_error));
   g_clear_pointer (&run.json, mtd_report_free);
   g_clear_pointer (&run.text, mtd_report_free);
+  g_clear_pointer (&run.jsonl, mtd_report_free);
   g_clear_pointer (&run.chainer, mtd_chainer_free);
   run.live_out = NULL;
   fclose (json_out);
   fclose (text_out);
+  fclose (jsonl_out);
   fclose (live_out);
   check_output (json_output, json_len, FALSE);
   check_output (text_output, text_len, TRUE);
+  check_output (jsonl_output, jsonl_len, FALSE);
   check_output (live_output, live_len, TRUE);
   free (json_output);
   free (text_output);
+  free (jsonl_output);
   free (live_output);
   return 0;
 }
