@@ -257,7 +257,36 @@ def main():
 
     for path, state in samples_before.items():
         tap.eq(file_state(path), state, "%s unchanged by the runs" % os.path.basename(path))
+    check_codes_documented(tap, os.path.dirname(os.path.abspath(captures)))
     tap.finish()
+
+
+def section(text, title):
+    start = text.find("\n## " + title)
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 4)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def check_codes_documented(tap, source_root):
+    """Every finding code the diagnosis can emit has its row in the README's "Finding codes"
+    (meaning and next check) and in docs/json-schema.md's, so a reader of any report can look
+    it up.  The codes are read from the sources, not listed here, so a new code without its
+    documentation fails this check."""
+    codes = set()
+    for name in ("diagnose.c", "diagnose-chain.c", "conn-checks.c"):
+        with open(os.path.join(source_root, "src", name), encoding="utf-8") as f:
+            codes |= set(re.findall(r'"([A-Z][A-Z0-9_]{4,})"', f.read()))
+    tap.ok(len(codes) >= 30, "finding codes read from the sources", "only %r" % sorted(codes))
+    with open(os.path.join(source_root, "README.md"), encoding="utf-8") as f:
+        readme = section(f.read(), "Finding codes")
+    with open(os.path.join(source_root, "docs", "json-schema.md"), encoding="utf-8") as f:
+        schema = section(f.read(), "Finding codes")
+    for code in sorted(codes):
+        row = re.compile(r"^\| `%s` \| (error|warning|info) \|" % code, re.M)
+        tap.ok(row.search(readme), "README explains finding code %s" % code)
+        tap.ok(row.search(schema), "docs/json-schema.md lists finding code %s" % code)
 
 
 if __name__ == "__main__":
