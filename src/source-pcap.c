@@ -153,7 +153,7 @@ describe_open_failure (const char *pcap_message)
 }
 
 MtdSource *
-mtd_source_open_file (const char *path, GError **error)
+mtd_source_open_file (const char *path, MtdSourceHash hash, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   gboolean is_stdin = g_strcmp0 (path, "-") == 0;
@@ -185,7 +185,8 @@ mtd_source_open_file (const char *path, GError **error)
     return NULL;
   }
   HashingReader *reader = NULL;
-  FILE *wrapped = is_regular ? underlying : open_hashing_file (underlying, &reader);
+  gboolean is_hashed = hash == MTD_SOURCE_HASH_SHA256;
+  FILE *wrapped = is_regular || !is_hashed ? underlying : open_hashing_file (underlying, &reader);
   if (wrapped == NULL) {
     fclose (underlying);
     g_set_error (error, MTD_SOURCE_ERROR, MTD_SOURCE_ERROR_OPEN, "%s: cannot set up reading",
@@ -213,7 +214,7 @@ mtd_source_open_file (const char *path, GError **error)
   source->pcap = pcap; /* pcap_close closes wrapped, which closes underlying */
   source->reader = reader;
   source->is_regular_file = is_regular;
-  if (is_regular) {
+  if (is_regular && is_hashed) {
     source->hasher = g_new0 (FileHasher, 1);
     source->hasher->path = g_strdup (path);
     source->hash_thread = g_thread_new ("mtd-hash", hash_file, source->hasher);

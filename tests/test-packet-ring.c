@@ -211,7 +211,7 @@ test_pcapng_round_trip (void)
   g_assert_no_error (error);
 
   /* libpcap reads it back: the same packets in the same order. */
-  g_autoptr (MtdSource) source = mtd_source_open_file (path, &error);
+  g_autoptr (MtdSource) source = mtd_source_open_file (path, MTD_SOURCE_HASH_SHA256, &error);
   g_assert_no_error (error);
   g_assert_cmpint (mtd_source_link_type (source), ==, 1);
   g_assert_cmpint (mtd_source_snaplen (source), ==, 262144);

@@ -9,6 +9,7 @@ sanitizer report.  Damaged but readable input (a truncated capture, a record tha
 length, a link type mtlsdiag does not decode) must give partial results and a warning instead.
 The bad files are made in a temporary directory; the sample captures are only read.
 """
+import hashlib
 import json
 import os
 import random
@@ -257,8 +258,35 @@ def main():
 
     for path, state in samples_before.items():
         tap.eq(file_state(path), state, "%s unchanged by the runs" % os.path.basename(path))
+    check_input_hash(tap, binary, good, good_bytes)
     check_codes_documented(tap, os.path.dirname(os.path.abspath(captures)))
     tap.finish()
+
+
+def check_input_hash(tap, binary, path, data):
+    """inputs[].sha256 is the SHA-256 of the file (read by a second thread) and of standard
+    input (hashed as it is read); --no-hash leaves it out (null) and changes nothing else."""
+    want = hashlib.sha256(data).hexdigest().upper()
+    results = {}
+    for what, args, stdin_bytes in (
+            ("file", ["analyze", "--format", "json", path], b""),
+            ("standard input", ["analyze", "--format", "json", "-"], data),
+            ("file --no-hash", ["analyze", "--no-hash", "--format", "json", path], b""),
+            ("standard input --no-hash", ["analyze", "--no-hash", "--format", "json", "-"],
+             data)):
+        code, out, err = run(binary, args, stdin_bytes)
+        check_no_crash(tap, "sha256 of %s" % what, code, err)
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            tap.ok(False, "sha256 of %s: JSON report" % what, err[-800:])
+            continue
+        results[what] = doc
+        tap.eq(doc["inputs"][0].get("sha256"), None if "no-hash" in what else want,
+               "inputs[0].sha256 of %s" % what)
+    if "file" in results and "file --no-hash" in results:
+        tap.eq(results["file"].get("connections"), results["file --no-hash"].get("connections"),
+               "--no-hash changes nothing but the hash")
 
 
 def section(text, title):

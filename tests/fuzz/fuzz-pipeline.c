@@ -161,7 +161,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   write_input (fd, data, size);
   g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d", fd);
   g_autoptr (GError) error = NULL;
-  g_autoptr (MtdSource) source = mtd_source_open_file (path, &error);
+  g_autoptr (MtdSource) source = mtd_source_open_file (path, MTD_SOURCE_HASH_SHA256, &error);
   if (source == NULL) {
     g_assert (error != NULL);
     return 0;
