@@ -90,6 +90,12 @@ typedef struct {
   gboolean is_thumbprint_expected;
 } MtdConnection;
 
+/* When no --app address decided the direction: the roles the connection itself shows, as a
+ * sentence marked as a guess (a server that asked for a client certificate, in the handshake or
+ * later, is the mTLS endpoint and the client its caller), or NULL when it shows none.  Static
+ * text; the reports print it beside "direction unknown". */
+const char *mtd_direction_guess (const MtdConnection *connection);
+
 MtdConnection *mtd_connection_new (void);
 void mtd_connection_free (MtdConnection *connection); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdConnection, mtd_connection_free)

@@ -223,3 +223,20 @@ mtd_chain_check_name (MtdChainCheck check)
     return "not_checked";
   }
 }
+
+const char *
+mtd_direction_guess (const MtdConnection *connection)
+{
+  if (connection->direction != MTD_DIRECTION_UNKNOWN || connection->tls == NULL)
+    return NULL;
+  const MtdTlsFacts *tls = connection->tls;
+  gboolean is_requested_late = FALSE;
+  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++)
+    is_requested_late |= g_array_index (tls->late_auths, MtdLateAuth, i).requested.value
+                         == MTD_REQUESTED_YES;
+  if (tls->requested.value == MTD_REQUESTED_YES || is_requested_late)
+    return "guessed from the handshake: the server asked for a client certificate, so it is the "
+           "mTLS endpoint and the client its caller (inbound if the server is the application; "
+           "give --app ADDRESS to be sure)";
+  return NULL;
+}

@@ -1082,12 +1082,15 @@ cell (MtdReport *report, FILE *out, gboolean is_first)
 }
 
 static void
-put_direction_value (MtdReport *report, FILE *out, MtdDirection direction)
+put_direction_value (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
-  if (direction == MTD_DIRECTION_UNKNOWN)
-    put_text (report, out, "unknown (give --app ADDRESS)");
+  const char *guess = mtd_direction_guess (connection);
+  if (connection->direction != MTD_DIRECTION_UNKNOWN)
+    put_text (report, out, mtd_direction_name (connection->direction));
+  else if (guess != NULL)
+    put_textf (report, out, "unknown (no --app address here), %s", guess);
   else
-    put_text (report, out, mtd_direction_name (direction));
+    put_text (report, out, "unknown (give --app ADDRESS)");
 }
 
 static void
@@ -1117,7 +1120,7 @@ put_connection_facts (MtdReport *report, FILE *out, const MtdConnection *connect
   row_end (report, out);
 
   row_begin (report, out, "direction");
-  put_direction_value (report, out, connection->direction);
+  put_direction_value (report, out, connection);
   row_end (report, out);
 
   const MtdTlsFacts *tls = connection->tls;

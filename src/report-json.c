@@ -673,6 +673,7 @@ write_connection (JsonWriter *writer, const char *type, const MtdConnection *con
   }
   json_bool (writer, "h2_prior_knowledge", connection->is_h2_prior_knowledge);
   json_string (writer, "direction", mtd_direction_name (connection->direction));
+  json_string (writer, "direction_guess", mtd_direction_guess (connection));
   json_begin_object (writer, "client_chain_check");
   json_string (writer, "status", mtd_chain_check_name (connection->client_chain_check));
   json_string (writer, "error", connection->client_chain_error);

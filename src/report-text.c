@@ -216,10 +216,9 @@ put_direction (FILE *out, const MtdConnection *connection)
     fputs ("   inbound: the server is the application (--app), the client its caller\n", out);
   else if (connection->direction == MTD_DIRECTION_OUTBOUND)
     fputs ("   outbound: the client is the application (--app), calling out\n", out);
-  else if (connection->tls != NULL && connection->tls->requested.value == MTD_REQUESTED_YES)
-    fputs ("   direction unknown (no --app address here): the server asked for a certificate, "
-           "so it is the mTLS endpoint and the client its caller\n",
-           out);
+  else if (mtd_direction_guess (connection) != NULL)
+    fprintf (out, "   direction unknown (no --app address here), %s\n",
+             mtd_direction_guess (connection));
 }
 
 static void

@@ -261,6 +261,13 @@ def check_connection(tap, name, exp, conn, facts):
 
     # --- was a certificate requested? ---
     req_frame = None if "cert_request_frame" in nic else exp["cert_request_frame"]
+    # Without --app the report guesses the roles only from a request it saw (or inferred).
+    if "cert_requested" not in nic and exp["cert_requested"] in ("yes", "no") \
+            and not (is13 and pha and exp["cert_requested"] == "no"):
+        guess = conn.get("direction_guess")
+        tap.ok((guess is not None and "mTLS endpoint" in guess) == (exp["cert_requested"] == "yes"),
+               "%s: direction_guess (no --app) names the mTLS endpoint iff requested=%s"
+               % (prefix, exp["cert_requested"]), "direction_guess %r" % (guess,))
     if "cert_requested" in nic:
         check_verdict(tap, prefix, tls.get("client_cert_requested"), "client_cert_requested",
                       "unknown", None, None)

@@ -161,6 +161,12 @@ def check_capture(tap, runner, folder, name, cas, truth, thumbprint):
                      truth["server"]["port"])):
         return
     tap.eq(conn.get("direction"), "unknown", "%s: without --app, direction unknown" % name)
+    # The server asked for a certificate (how the capture was made): the handshake shows it as
+    # the mTLS endpoint, said as a guess.
+    guess = conn.get("direction_guess") or ""
+    tap.ok("guess" in guess and "mTLS endpoint" in guess and "--app" in guess,
+           "%s: without --app, direction_guess names the server as the mTLS endpoint, as a guess"
+           % name, "direction_guess %r" % guess)
     tap.eq(conn.get("expected_thumbprint"), None,
            "%s: without --expect-thumbprint, expected_thumbprint null" % name)
     tap.eq((conn.get("client_chain_check") or {}).get("status"), "not_checked",
@@ -174,6 +180,9 @@ def check_capture(tap, runner, folder, name, cas, truth, thumbprint):
         tap.eq((c or {}).get("direction"), want, "%s: --app %s (the %s) -> direction %s"
                % (name, app, {APP: "client's address", SERVER: "server's address",
                               BOTH_ENDS: "network of both ends"}[app], want))
+        if want != "unknown":
+            tap.eq((c or {}).get("direction_guess"), None,
+                   "%s: --app %s decided the direction: no guess" % (name, app))
         codes = findings_by_code(c)
         if app == BOTH_ENDS:
             new = [w for w in (c or {}).get("warnings") or [] if w not in plain_warnings]
