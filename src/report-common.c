@@ -92,6 +92,11 @@ mtd_report_free (MtdReport *report)
   mtd_document_free (report->document);
   for (guint i = 0; i < G_N_ELEMENTS (report->chain_spools); i++)
     mtd_spool_drain (report->chain_spools[i], NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (report->connection_spools); i++)
+    mtd_spool_drain (report->connection_spools[i], NULL);
+  g_free (report->text_worst_code);
+  g_free (report->text_worst_where);
+  g_free (report->text_worst_message);
   if (report->pseudonyms != NULL)
     g_hash_table_unref (report->pseudonyms);
   if (report->context_names != NULL)
@@ -140,8 +145,9 @@ mtd_report_connection (MtdReport *report, const MtdConnection *connection,
 {
   g_return_if_fail (report != NULL && connection != NULL);
   begin_if_needed (report);
-  /* Markdown and HTML count every connection for their verdict, even with --summary-only. */
-  if (report->is_summary_only && report->document == NULL)
+  /* Markdown, HTML and text see every connection for their verdict, even with
+   * --summary-only. */
+  if (report->is_summary_only && report->document == NULL && report->format != MTD_REPORT_TEXT)
     return;
   mtd_report_context_connection (report, connection);
   if (report->document != NULL)
@@ -205,7 +211,7 @@ mtd_report_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *
 {
   g_return_if_fail (report != NULL && chain != NULL);
   begin_if_needed (report);
-  if (report->is_summary_only && report->document == NULL)
+  if (report->is_summary_only && report->document == NULL && report->format != MTD_REPORT_TEXT)
     return;
   mtd_report_context_chain (report, chain);
   if (report->document != NULL)
@@ -237,8 +243,6 @@ mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n
   } else if (report->document != NULL) {
     mtd_report_document_finish (report, inputs, n_inputs, summary);
   } else {
-    if (!report->is_summary_only)
-      mtd_report_text_chains (report);
     mtd_report_text_finish (report, inputs, n_inputs, summary);
   }
   note_write_error (report);

@@ -42,6 +42,16 @@ struct _MtdReport {
    * emptied after each. */
   GPtrArray *context_names;
   char *command_line;        /* owned, NULL when not set: shown by Markdown and HTML */
+  /* Text: connections wait in spools by severity (errors, warnings, the rest; NULL until the
+   * first) so that the report starts with its verdict and lists the worst first; and the
+   * worst finding seen, for that verdict line (strings owned, already scrubbed for --redact). */
+  MtdSpool *connection_spools[3];
+  gboolean has_text_worst;
+  gboolean is_text_worst_in_chain;
+  MtdSeverity text_worst_severity;
+  char *text_worst_code;
+  char *text_worst_where;
+  char *text_worst_message;
   /* Markdown and HTML: what the top of the document needs, gathered as connections and chains
    * pass (report-document.h); NULL for the other formats. */
   struct _MtdDocument *document;
@@ -76,7 +86,6 @@ void mtd_report_text_connection (MtdReport *report, const MtdConnection *connect
                                  const MtdDiagnosis *diagnosis);
 void mtd_report_text_chain (MtdReport *report, const MtdChain *chain,
                             const MtdDiagnosis *diagnosis, GHashTable *hop_names);
-void mtd_report_text_chains (MtdReport *report);
 void mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs,
                              guint n_inputs, const MtdSummary *summary);
 

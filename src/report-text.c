@@ -538,13 +538,86 @@ put_findings (MtdReport *report, FILE *out, const MtdDiagnosis *diagnosis)
   }
 }
 
+/* The spool a connection or chain waits in: errors first, then warnings, then the rest. */
+static guint
+spool_index (const MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL || diagnosis->findings->len == 0)
+    return 2;
+  switch (diagnosis->worst) {
+  case MTD_SEVERITY_ERROR:
+    return 0;
+  case MTD_SEVERITY_WARNING:
+    return 1;
+  case MTD_SEVERITY_INFO:
+  default:
+    return 2;
+  }
+}
+
+/* The spool of index in spools, made on first use; NULL (the write error noted) when none can
+ * be had. */
+static FILE *
+spool_file (MtdReport *report, MtdSpool **spools, guint index)
+{
+  if (spools[index] == NULL) {
+    spools[index] = mtd_spool_new ();
+    if (spools[index] == NULL) {
+      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
+      return NULL;
+    }
+  }
+  return spools[index]->file;
+}
+
+/* Keeps the worst warning or error finding for the verdict line: the more severe wins; at the
+ * same severity a chain's (it follows the certificate across hops) over a connection's, else
+ * the first seen.  Called while the report's --redact context is set, so the message is
+ * scrubbed now. */
+static void
+note_worst (MtdReport *report, const MtdDiagnosis *diagnosis, gboolean is_chain, guint64 id)
+{
+  if (diagnosis == NULL || diagnosis->findings == NULL || diagnosis->findings->len == 0
+      || diagnosis->worst < MTD_SEVERITY_WARNING)
+    return;
+  if (report->has_text_worst
+      && (diagnosis->worst < report->text_worst_severity
+          || (diagnosis->worst == report->text_worst_severity
+              && (report->is_text_worst_in_chain || !is_chain))))
+    return;
+  const MtdFinding *worst = NULL;
+  for (guint i = 0; i < diagnosis->findings->len && worst == NULL; i++) {
+    const MtdFinding *finding = g_ptr_array_index (diagnosis->findings, i);
+    if (finding->severity == diagnosis->worst)
+      worst = finding;
+  }
+  if (worst == NULL)
+    return;
+  report->has_text_worst = TRUE;
+  report->is_text_worst_in_chain = is_chain;
+  report->text_worst_severity = worst->severity;
+  g_free (report->text_worst_code);
+  report->text_worst_code = g_strdup (worst->code);
+  g_free (report->text_worst_where);
+  report->text_worst_where = is_chain ? g_strdup_printf ("chain %" G_GUINT64_FORMAT, id)
+                                      : g_strdup_printf ("connection #%" G_GUINT64_FORMAT, id);
+  g_autofree char *scrubbed = NULL;
+  const char *message = mtd_report_scrub (report, worst->message, &scrubbed);
+  g_free (report->text_worst_message);
+  report->text_worst_message = g_strdup (message);
+}
+
+/* Nothing is written before the finish, where the verdict is known: see put_top. */
 void
 mtd_report_text_begin (MtdReport *report)
 {
-  FILE *out = report->out;
-  if (!report->is_summary_only)
-    fprintf (out, "mtlsdiag %s: client certificates, connection by connection\n",
-             report->tool_version);
+}
+
+/* The first lines: the verdict (the worst finding, or that there is none), the counts behind
+ * it, and whether the report is redacted. */
+static void
+put_top (MtdReport *report, FILE *out, const MtdSummary *summary)
+{
   if (report->redaction == MTD_REDACT_DEFAULT)
     fputs ("redacted (--redact): addresses are pseudonyms (host-N), certificate serials and "
            "e-mail addresses are left out\n",
@@ -553,15 +626,43 @@ mtd_report_text_begin (MtdReport *report)
     fputs ("redacted (--redact=all): addresses are pseudonyms (host-N), certificate serials, "
            "e-mail addresses, subjects and issuers are left out\n",
            out);
-  if (!report->is_summary_only || report->redaction != MTD_REDACT_NONE)
-    fputc ('\n', out);
+  fputs ("verdict: ", out);
+  gboolean is_problem = report->has_text_worst
+                        && report->text_worst_severity == MTD_SEVERITY_ERROR;
+  if (!is_problem) {
+    if (summary->n_connections == 0)
+      fputs ("nothing to judge: the capture holds no TCP connection", out);
+    else
+      fprintf (out, "no client-certificate problem found in %" G_GUINT64_FORMAT " connection%s",
+               summary->n_connections, summary->n_connections == 1 ? "" : "s");
+    if (report->has_text_worst)
+      fputs ("; the worst finding is a warning: ", out);
+  }
+  if (report->has_text_worst) {
+    put_colored (report, out, severity_color (report->text_worst_severity),
+                 severity_label (report->text_worst_severity));
+    fprintf (out, " %s in %s: ", report->text_worst_code, report->text_worst_where);
+    put_text (report, out, report->text_worst_message);
+  }
+  fputc ('\n', out);
+  fprintf (out,
+           "   %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " connections and %" G_GUINT64_FORMAT
+           " of %" G_GUINT64_FORMAT " request chains have a client-certificate problem "
+           "(mtlsdiag %s)\n\n",
+           summary->n_connections_with_problem, summary->n_connections,
+           summary->n_chains_with_problem, summary->n_chains, report->tool_version);
 }
 
 void
 mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis)
 {
-  FILE *out = report->out;
+  note_worst (report, diagnosis, FALSE, connection->id);
+  if (report->is_summary_only)
+    return;
+  FILE *out = spool_file (report, report->connection_spools, spool_index (diagnosis));
+  if (out == NULL)
+    return;
   put_header (report, out, connection);
   put_times (report, out, connection);
   put_direction (out, connection);
@@ -684,40 +785,20 @@ verdict_color (MtdChainVerdict verdict)
   }
 }
 
-/* The spool a chain waits in: errors first, then warnings, then the rest. */
-static guint
-chain_spool_index (const MtdDiagnosis *diagnosis)
-{
-  if (diagnosis == NULL || diagnosis->findings->len == 0)
-    return 2;
-  switch (diagnosis->worst) {
-  case MTD_SEVERITY_ERROR:
-    return 0;
-  case MTD_SEVERITY_WARNING:
-    return 1;
-  case MTD_SEVERITY_INFO:
-  default:
-    return 2;
-  }
-}
-
 void
 mtd_report_text_chain (MtdReport *report, const MtdChain *chain, const MtdDiagnosis *diagnosis,
                        GHashTable *hop_names)
 {
+  note_worst (report, diagnosis, TRUE, chain->id);
+  if (report->is_summary_only)
+    return;
   if (!is_chain_shown (chain, diagnosis)) {
     report->n_chains_hidden++;
     return;
   }
-  guint index = chain_spool_index (diagnosis);
-  if (report->chain_spools[index] == NULL) {
-    report->chain_spools[index] = mtd_spool_new ();
-    if (report->chain_spools[index] == NULL) {
-      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
-      return;
-    }
-  }
-  FILE *out = report->chain_spools[index]->file;
+  FILE *out = spool_file (report, report->chain_spools, spool_index (diagnosis));
+  if (out == NULL)
+    return;
   fprintf (out, "chain %u: ", chain->id);
   put_colored (report, out, verdict_color (chain->verdict),
                mtd_chain_verdict_name (chain->verdict));
@@ -732,8 +813,8 @@ mtd_report_text_chain (MtdReport *report, const MtdChain *chain, const MtdDiagno
   fputc ('\n', out);
 }
 
-void
-mtd_report_text_chains (MtdReport *report)
+static void
+put_chains (MtdReport *report)
 {
   FILE *out = report->out;
   guint64 n_shown = report->n_chains - report->n_chains_hidden;
@@ -748,6 +829,18 @@ mtd_report_text_chains (MtdReport *report)
     if (!mtd_spool_drain (report->chain_spools[i], out))
       report->write_errno = report->write_errno != 0 ? report->write_errno : EIO;
     report->chain_spools[i] = NULL;
+  }
+}
+
+static void
+put_connections (MtdReport *report)
+{
+  FILE *out = report->out;
+  fprintf (out, "Connections: %" G_GUINT64_FORMAT ", worst first\n\n", report->n_connections);
+  for (guint i = 0; i < G_N_ELEMENTS (report->connection_spools); i++) {
+    if (!mtd_spool_drain (report->connection_spools[i], out))
+      report->write_errno = report->write_errno != 0 ? report->write_errno : EIO;
+    report->connection_spools[i] = NULL;
   }
 }
 
@@ -804,6 +897,11 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
                         const MtdSummary *summary)
 {
   FILE *out = report->out;
+  put_top (report, out, summary);
+  if (!report->is_summary_only) {
+    put_chains (report);
+    put_connections (report);
+  }
   fputs ("Summary\n", out);
   put_inputs (report, out, inputs, n_inputs);
   fprintf (out,

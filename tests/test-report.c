@@ -1242,7 +1242,10 @@ test_report_summary_only (void)
   ReportSettings settings = { MTD_REDACT_NONE, TRUE, MTD_REPORT_COLOR_NEVER };
   gsize len = 0;
   g_autofree char *text = write_report_with (&fixture, MTD_REPORT_TEXT, &settings, &len);
-  g_assert_true (g_str_has_prefix (text, "Summary\ninput 1: "));
+  /* The verdict line, its counts, then the summary: no connection or chain. */
+  g_assert_true (g_str_has_prefix (text, "verdict: "));
+  g_assert_nonnull (strstr (text, " request chains have a client-certificate problem "));
+  g_assert_nonnull (strstr (text, ")\n\nSummary\ninput 1: "));
   g_assert_null (strstr (text, "#3 "));
   g_assert_null (strstr (text, "Request chains"));
   g_assert_nonnull (strstr (text, "connections: 5 (TLS 3, plain HTTP 2)"));
@@ -1491,6 +1494,9 @@ test_report_redact_text (void)
     g_autoptr (MtdReport) report = mtd_report_new (MTD_REPORT_TEXT, out, "1");
     mtd_report_set_redaction (report, MTD_REDACT_DEFAULT);
     mtd_report_connection (report, connection, NULL);
+    /* The text report writes its connections at the finish, after the verdict. */
+    MtdSummary summary = { 0 };
+    g_assert_true (mtd_report_finish (report, NULL, 0, &summary, NULL));
     g_clear_pointer (&report, mtd_report_free);
     fclose (out);
     g_autofree char *text = buffer;

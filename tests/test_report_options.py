@@ -263,8 +263,7 @@ def check_redacted_output(tap, what, fmt, mode, out, truth, serials, emails, pla
             names = [(k, v) for k, v in json_strings(doc) if k in ("subject", "issuer")]
             tap.eq(names, [], "%s: subjects and issuers are null" % what)
     elif fmt == "text":
-        tap.ok(out.startswith("mtlsdiag ") and "\nredacted (--redact%s): " %
-               ("=all" if mode == "all" else "") in out.split("\n\n")[0] + "\n",
+        tap.ok(out.startswith("redacted (--redact%s): " % ("=all" if mode == "all" else "")),
                "%s: says at the top that it is redacted" % what, out[:300])
         pairs = []
         for m in TEXT_HEADER_RE.finditer(out):
@@ -376,9 +375,9 @@ def check_summary_only(tap, binary, captures):
     full_doc = json.loads(full)
     code, out, err = run(binary, ["analyze", "--summary-only"] + files)
     tap.eq(code, full_code, "--summary-only text: the same exit status")
-    tap.ok(out.startswith("Summary\ninput 1: ") and not re.search(r"^(#\d|chain \d|Request)", out,
-                                                                  re.M),
-           "--summary-only text: the Summary block alone", out[:300])
+    tap.ok(out.startswith("verdict: ") and "\n\nSummary\ninput 1: " in out
+           and not re.search(r"^(#\d|chain \d|Request|Connections)", out, re.M),
+           "--summary-only text: the verdict and the Summary block alone", out[:300])
     code, out, err = run(binary, ["analyze", "--summary-only", "--format", "json"] + files)
     doc = json.loads(out)
     tap.eq(sorted(doc), ["inputs", "redacted", "schema_version", "summary", "tool"],
@@ -509,7 +508,39 @@ def main():
         check_summary_only(tap, binary, captures)
         has_script = check_color(tap, binary, captures)
         check_progress(tap, binary, captures, tmp, has_script)
+    check_text_order(tap, binary, captures)
     tap.finish()
+
+
+def check_text_order(tap, binary, captures):
+    """The text report starts with its verdict and lists the worst first.  Made so: in
+    tls12-presented.pcap the client presents its certificate (no problem), in tls12-empty.pcap it
+    answers the request with an empty list (an error); given in that order, the empty list's
+    connection must still come first, and the verdict line must name it."""
+    files = [os.path.join(captures, n) for n in ("tls12-presented.pcap", "tls12-empty.pcap")]
+    code, out, err = analyse(binary, files, None, ["--format", "text"])
+    check_no_crash(tap, "text order", code, err)
+    tap.eq(code, 1, "text order: exit status 1 (the empty list)")
+    first = out.split("\n", 1)[0]
+    tap.ok(first.startswith("verdict: ERROR CERT_REQUESTED_EMPTY in connection #"),
+           "text order: the first line is the verdict naming the empty list", first)
+    _, jout, _ = analyse(binary, files, None, ["--format", "json"])
+    doc = json.loads(jout)
+    ids = {}
+    for conn in doc["connections"]:
+        codes = [f["code"] for f in conn.get("findings") or []]
+        ids["empty" if "CERT_REQUESTED_EMPTY" in codes else "presented"] = conn["id"]
+    tap.ok(first.startswith("verdict: ERROR CERT_REQUESTED_EMPTY in connection #%d:"
+                            % ids.get("empty", -1)),
+           "text order: the verdict names the empty list's connection id", first)
+    heads = [int(m) for m in re.findall(r"^#(\d+) ", out, re.M)]
+    tap.eq(heads, [ids.get("empty"), ids.get("presented")],
+           "text order: the connection with the error is listed first")
+    chains_at = out.find("\nRequest chains:")
+    connections_at = out.find("\nConnections: 2, worst first")
+    summary_at = out.find("\nSummary\n")
+    tap.ok(0 < chains_at < connections_at < summary_at,
+           "text order: verdict, chains, connections, summary")
 
 
 if __name__ == "__main__":
