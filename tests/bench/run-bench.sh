@@ -19,8 +19,9 @@
 #
 # Rounds: MTD_BENCH_ROUNDS (5) times, round-robin over the tools on each input: the bare
 # pcap_next_ex loop (PCAP_COUNT, the floor), `tcpdump -r FILE -w /dev/null`, `mtlsdiag analyze
-# --format text` and `--format json` (report to /dev/null), `ndpiReader -i FILE`, then on the
-# slice the bare loop again and `tshark -r SLICE -Y tls.handshake.type==13`.  Each run is
+# --format text`, `--format json` and `--no-hash --format text` (report to /dev/null),
+# `ndpiReader -i FILE`, then on the slice the bare loop again and
+# `tshark -r SLICE -Y tls.handshake.type==13`.  Each run is
 # spawned by bench-run.c (compiled here with cc), which reads wall time, user + system CPU and
 # peak RSS from wait4.  The table shows medians; "x bare" is the median over rounds of the
 # tool's wall time divided by the bare loop's on the same file in the same round.  Then once:
@@ -205,6 +206,8 @@ for round in $(seq 1 "$ROUNDS"); do
     [ $HAVE_TCPDUMP = 0 ] || measure "$round" "$input" tcpdump 0 tcpdump -r "$f" -w /dev/null
     measure "$round" "$input" mtlsdiag-text "0 1" "$MTD" analyze --format text -o /dev/null "$f"
     measure "$round" "$input" mtlsdiag-json "0 1" "$MTD" analyze --format json -o /dev/null "$f"
+    measure "$round" "$input" mtlsdiag-text-nohash "0 1" "$MTD" analyze --no-hash --format text \
+      -o /dev/null "$f"
     [ $HAVE_NDPI = 0 ] || measure "$round" "$input" ndpiReader 0 ndpiReader -i "$f"
     if [ $HAVE_TSHARK = 1 ]; then
       s="$IN/$input-slice.pcap"
