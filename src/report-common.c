@@ -163,6 +163,36 @@ mtd_report_connection (MtdReport *report, const MtdConnection *connection,
   note_write_error (report);
 }
 
+guint
+mtd_report_spool_index (const MtdDiagnosis *diagnosis)
+{
+  if (diagnosis == NULL || diagnosis->findings == NULL || diagnosis->findings->len == 0)
+    return 2;
+  return diagnosis->worst == MTD_SEVERITY_ERROR     ? 0
+         : diagnosis->worst == MTD_SEVERITY_WARNING ? 1
+                                                    : 2;
+}
+
+FILE *
+mtd_report_spool_file (MtdReport *report, MtdSpool **spools, guint index)
+{
+  if (spools[index] == NULL) {
+    spools[index] = mtd_spool_new ();
+    if (spools[index] == NULL) {
+      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
+      return NULL;
+    }
+  }
+  return spools[index]->file;
+}
+
+gboolean
+mtd_report_is_bidi_control (gunichar c)
+{
+  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E)
+         || (c >= 0x2066 && c <= 0x2069);
+}
+
 MtdSpool *
 mtd_spool_new (void)
 {

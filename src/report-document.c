@@ -2166,27 +2166,6 @@ put_environment (MtdReport *report, FILE *out, const MtdInputInfo *const *inputs
 
 /* ---- Entry points ------------------------------------------------------------------------- */
 
-static guint
-spool_index (const MtdDiagnosis *diagnosis)
-{
-  gint rank = rank_of (diagnosis);
-  return rank == MTD_SEVERITY_ERROR ? 0 : rank == MTD_SEVERITY_WARNING ? 1 : 2;
-}
-
-/* The spool of a severity, made on first use; NULL (the write error noted) when none can be. */
-static FILE *
-spool_file (MtdReport *report, MtdSpool **spools, guint index)
-{
-  if (spools[index] == NULL) {
-    spools[index] = mtd_spool_new ();
-    if (spools[index] == NULL) {
-      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
-      return NULL;
-    }
-  }
-  return spools[index]->file;
-}
-
 void
 mtd_report_document_connection (MtdReport *report, const MtdConnection *connection,
                                 const MtdDiagnosis *diagnosis)
@@ -2205,7 +2184,8 @@ mtd_report_document_connection (MtdReport *report, const MtdConnection *connecti
   if (report->is_summary_only)
     return;
   store_ladder_record (document, connection);
-  FILE *out = spool_file (report, document->connection_spools, spool_index (diagnosis));
+  FILE *out = mtd_report_spool_file (report, document->connection_spools,
+                                     mtd_report_spool_index (diagnosis));
   if (out != NULL)
     put_connection_section (report, out, connection, diagnosis);
 }
@@ -2253,7 +2233,8 @@ mtd_report_document_chain (MtdReport *report, const MtdChain *chain,
   document->counts.n_chains_shown++;
   if (report->is_summary_only)
     return;
-  FILE *out = spool_file (report, report->chain_spools, spool_index (diagnosis));
+  FILE *out = mtd_report_spool_file (report, report->chain_spools,
+                                     mtd_report_spool_index (diagnosis));
   if (out != NULL)
     put_chain_section (report, out, chain, diagnosis, hop_names);
 }

@@ -27,12 +27,6 @@
 #define LADDER_TOP 56
 #define LADDER_ROW 30
 
-static gboolean
-is_bidi_control (gunichar c)
-{
-  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E)
-         || (c >= 0x2066 && c <= 0x2069);
-}
 
 /* Writes at most max_chars characters of text (0: all), escaped for element content and
  * attribute values alike; "…" when it was cut. */
@@ -87,7 +81,7 @@ put_escaped_max (FILE *out, const char *text, guint max_chars)
     default:
       if (c < 0x20 || (c >= 0x7F && c < 0xA0))
         fprintf (out, "\\x%02X", (guint) c);
-      else if (is_bidi_control (c) || c == 0xFFFE || c == 0xFFFF)
+      else if (mtd_report_is_bidi_control (c) || c == 0xFFFE || c == 0xFFFF)
         fprintf (out, "\\u{%04X}", (guint) c);
       else
         fwrite (start, 1, (gsize) (p - start), out);

@@ -14,12 +14,6 @@
 
 #include "report-document.h"
 
-static gboolean
-is_bidi_control (gunichar c)
-{
-  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E)
-         || (c >= 0x2066 && c <= 0x2069);
-}
 
 /* Writes text with every character that could be markup escaped: the inline ones everywhere,
  * and what opens a block (§4.1 thematic breaks, §4.2 and §4.3 headings, §5.1 block quotes,
@@ -60,7 +54,7 @@ put_escaped (FILE *out, const char *text)
       fprintf (out, "\\\\x%02X", invalid_byte);
     else if (c < 0x20 || (c >= 0x7F && c < 0xA0))
       fprintf (out, "\\\\x%02X", (guint) c);
-    else if (is_bidi_control (c))
+    else if (mtd_report_is_bidi_control (c))
       fprintf (out, "\\\\u{%04X}", (guint) c);
     else if (c == '\\')
       fputs ("\\\\\\\\", out); /* shown doubled, so that \xNN cannot be forged */

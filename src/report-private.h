@@ -18,6 +18,16 @@ MtdSpool *mtd_spool_new (void);
 /* Appends the spool's content to out (NULL: drops it) and frees the spool.  FALSE when the
  * spool could not be written or read back.  NULL-safe (TRUE). */
 gboolean mtd_spool_drain (MtdSpool *spool, FILE *out);
+/* Which of three severity spools (errors, warnings, the rest) a connection or chain with this
+ * diagnosis (may be NULL) waits in, so that the report lists the worst first. */
+guint mtd_report_spool_index (const MtdDiagnosis *diagnosis);
+/* spools[index]'s file, the spool made on first use; NULL (the write error noted in the report)
+ * when none can be had. */
+FILE *mtd_report_spool_file (MtdReport *report, MtdSpool **spools, guint index);
+
+/* Unicode's bidirectional formatting characters (Unicode Standard Annex #9, section 2): shown
+ * raw they reorder the text around them, so every writer escapes them in untrusted text. */
+gboolean mtd_report_is_bidi_control (gunichar c);
 
 struct _MtdReport {
   MtdReportFormat format;

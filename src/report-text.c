@@ -16,12 +16,6 @@
 /* Acceptable CAs shown on the "requested" line before "and N more". */
 #define MAX_CAS_SHOWN 4
 
-static gboolean
-is_bidi_control (gunichar c)
-{
-  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E)
-         || (c >= 0x2066 && c <= 0x2069);
-}
 
 /* Writes untrusted text ("-" for NULL) so that it is safe to show on a terminal.  The backslash
  * is doubled so the escapes cannot be forged. */
@@ -51,7 +45,7 @@ put_raw_text (FILE *out, const char *text)
       fputs ("\\\\", out);
     else if (c < 0x20 || (c >= 0x7F && c < 0xA0))
       fprintf (out, "\\x%02X", (guint) c);
-    else if (is_bidi_control (c))
+    else if (mtd_report_is_bidi_control (c))
       fprintf (out, "\\u{%04X}", (guint) c);
     else
       fwrite (start, 1, (gsize) (p - start), out);
@@ -538,38 +532,6 @@ put_findings (MtdReport *report, FILE *out, const MtdDiagnosis *diagnosis)
   }
 }
 
-/* The spool a connection or chain waits in: errors first, then warnings, then the rest. */
-static guint
-spool_index (const MtdDiagnosis *diagnosis)
-{
-  if (diagnosis == NULL || diagnosis->findings->len == 0)
-    return 2;
-  switch (diagnosis->worst) {
-  case MTD_SEVERITY_ERROR:
-    return 0;
-  case MTD_SEVERITY_WARNING:
-    return 1;
-  case MTD_SEVERITY_INFO:
-  default:
-    return 2;
-  }
-}
-
-/* The spool of index in spools, made on first use; NULL (the write error noted) when none can
- * be had. */
-static FILE *
-spool_file (MtdReport *report, MtdSpool **spools, guint index)
-{
-  if (spools[index] == NULL) {
-    spools[index] = mtd_spool_new ();
-    if (spools[index] == NULL) {
-      report->write_errno = report->write_errno != 0 ? report->write_errno : errno;
-      return NULL;
-    }
-  }
-  return spools[index]->file;
-}
-
 /* Keeps the worst warning or error finding for the verdict line: the more severe wins; at the
  * same severity a chain's (it follows the certificate across hops) over a connection's, else
  * the first seen.  Called while the report's --redact context is set, so the message is
@@ -660,7 +622,8 @@ mtd_report_text_connection (MtdReport *report, const MtdConnection *connection,
   note_worst (report, diagnosis, FALSE, connection->id);
   if (report->is_summary_only)
     return;
-  FILE *out = spool_file (report, report->connection_spools, spool_index (diagnosis));
+  FILE *out = mtd_report_spool_file (report, report->connection_spools,
+                                     mtd_report_spool_index (diagnosis));
   if (out == NULL)
     return;
   put_header (report, out, connection);
@@ -796,7 +759,8 @@ mtd_report_text_chain (MtdReport *report, const MtdChain *chain, const MtdDiagno
     report->n_chains_hidden++;
     return;
   }
-  FILE *out = spool_file (report, report->chain_spools, spool_index (diagnosis));
+  FILE *out = mtd_report_spool_file (report, report->chain_spools,
+                                     mtd_report_spool_index (diagnosis));
   if (out == NULL)
     return;
   fprintf (out, "chain %u: ", chain->id);
