@@ -19,6 +19,7 @@
 #include "mtd-checks.h"
 #include "mtd-diagnose.h"
 #include "mtd-keylog.h"
+#include "mtd-limits.h"
 #include "mtd-packet-ring.h"
 #include "mtd-pcapng-secrets.h"
 #include "mtd-pcapng-writer.h"
@@ -244,6 +245,7 @@ typedef struct {
   char **app_addresses;      /* --app ADDRESS, NULL-terminated */
   char **expected_thumbprints; /* --expect-thumbprint HEX, NULL-terminated */
   char **ca_paths;           /* --ca FILE, NULL-terminated */
+  char **limits;             /* --limit NAME=N, NULL-terminated */
   MtdChecks *checks;         /* owned: built from the three above */
   MtdKeyLog *keylog;         /* owned: the secrets of --keylog and of the inputs' pcapng blocks */
   GPtrArray *keylog_warnings; /* char*, owned */
@@ -272,6 +274,7 @@ common_options_clear (CommonOptions *common)
   g_strfreev (common->app_addresses);
   g_strfreev (common->expected_thumbprints);
   g_strfreev (common->ca_paths);
+  g_strfreev (common->limits);
   mtd_checks_free (common->checks);
   mtd_keylog_free (common->keylog);
   if (common->keylog_warnings != NULL)
@@ -308,6 +311,13 @@ parse_redact_option (const char *option_name, const char *value, gpointer data, 
 static void
 add_common_entries (GOptionContext *option_context, CommonOptions *common)
 {
+  /* --help lists every cap with its default: what a hostile or huge capture is held to. */
+  g_autofree char *caps = mtd_limits_describe ();
+  g_autofree char *description = g_strdup_printf (
+      "Caps (--limit NAME=N; reaching one is recorded on the connection and counted in the "
+      "summary, and analysis goes on):\n%s",
+      caps);
+  g_option_context_set_description (option_context, description);
   GOptionEntry entries[] = {
     { "format", 0, 0, G_OPTION_ARG_STRING, &common->format_name,
       "Report format: text (default), json, jsonl (one JSON object per line), markdown or html "
@@ -333,6 +343,9 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
       "Live flows kept at once; the idlest is evicted beyond this (default 200000)", "N" },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &common->idle_timeout_seconds,
       "Seconds without packets after which a flow ends (default 300)", "SECONDS" },
+    { "limit", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->limits,
+      "Change a cap on what the input controls (repeatable; the caps are listed below)",
+      "NAME=N" },
     { "cert-header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &common->extra_cert_headers,
       "Also treat request header NAME as a client-certificate forwarding header (repeatable)",
       "NAME" },
@@ -451,6 +464,9 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
   if (common->idle_timeout_seconds > 0)
     pipeline_options->flow_limits.idle_timeout_usec
         = (gint64) common->idle_timeout_seconds * G_USEC_PER_SEC;
+  for (guint i = 0; common->limits != NULL && common->limits[i] != NULL; i++)
+    if (!mtd_limits_set (pipeline_options, common->limits[i], error))
+      return FALSE;
   return TRUE;
 }
 

@@ -259,8 +259,43 @@ def main():
     for path, state in samples_before.items():
         tap.eq(file_state(path), state, "%s unchanged by the runs" % os.path.basename(path))
     check_input_hash(tap, binary, good, good_bytes)
+    check_limits(tap, binary, good)
     check_codes_documented(tap, os.path.dirname(os.path.abspath(captures)))
     tap.finish()
+
+
+def check_limits(tap, binary, path):
+    """--limit NAME=N reaches the module that enforces the cap, and a bad one is a usage error.
+    tls12-presented.pcap: the server sends its certificate and the intermediate, the client its
+    own and the intermediate (make-captures.sh: -cert_chain on both sides), so with
+    certificates=1 each chain is cut to one and each cut is recorded."""
+    code, out, err = run(binary, ["analyze", "--format", "json", path])
+    full = json.loads(out)["connections"][0]
+    code, out, err = run(binary, ["analyze", "--limit", "certificates=1", "--format", "json",
+                                  path])
+    check_no_crash(tap, "--limit certificates=1", code, err)
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        tap.ok(False, "--limit certificates=1: JSON report", err[-800:])
+        return
+    conn = doc["connections"][0]
+    tls = conn.get("tls") or {}
+    tap.eq((len(full["tls"]["client_chain"]), len(full["tls"]["server_chain"])), (2, 2),
+           "tls12-presented: both chains hold 2 certificates without --limit")
+    tap.eq((len(tls.get("client_chain") or []), len(tls.get("server_chain") or [])), (1, 1),
+           "--limit certificates=1: each chain keeps 1 certificate")
+    tap.eq((conn.get("anomalies") or {}).get("tls_too_many_certs"), 2,
+           "--limit certificates=1: each cut is recorded on the connection")
+    tap.eq((doc["summary"].get("anomalies") or {}).get("tls_too_many_certs"), 2,
+           "--limit certificates=1: and counted in the summary")
+    tap.eq(tls.get("client_cert_presented", {}).get("value"), "yes",
+           "--limit certificates=1: the verdict stands (the leaf is kept)")
+    for bad, word in (("bogus=3", "bogus"), ("certificates=0", "between"),
+                      ("certificates", "NAME=N"), ("handshake-message=1x", "NAME=N")):
+        code, out, err = run(binary, ["analyze", "--limit", bad, path])
+        check_unusable(tap, "--limit %s" % bad, code, out, err, ["--limit " + bad])
+        tap.ok(word in err, "--limit %s: the line says why (%s)" % (bad, word), err)
 
 
 def check_input_hash(tap, binary, path, data):
