@@ -160,12 +160,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtdChain, mtd_chain_free)
 
 typedef struct {
   gint64 window_usec;         /* clock tolerance between legs of different inputs */
-  guint max_legs;             /* legs kept; beyond it connections are counted, not chained */
+  /* Legs held at once (--chain-max-held); beyond it connections are counted, not chained. */
+  guint max_legs;
   GHashTable *hop_names;      /* borrowed, may be NULL: address string -> host name (--hop) */
   /* One input (or live): chains are handed over as soon as no connection still open can join
    * them, so memory follows the live connections.  With several inputs a leg of one may link
    * to a leg of any other, so every leg is held to the end (up to max_legs). */
   gboolean is_streaming;
+  /* Streaming only (--chain-hold): how long a leg waits for a connection still open that could
+   * join it, counted from the leg's end to the newest end seen.  On one address (loopback, a
+   * host that is client and server) one connection open for hours could join every leg; past
+   * this the leg is handed over without it, so memory is bounded by the legs of the last
+   * hold_usec.  0: wait as long as the connection is open. */
+  gint64 hold_usec;
   /* Settling links every leg held, so it is tried only once this many legs were added since the
    * last time (or half as many as are held, if more).  Tests and fuzzing set 1. */
   guint settle_min_growth;
@@ -193,6 +200,9 @@ void mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *conne
                                  const char *findings_label);
 /* Connections not kept because max_legs was reached. */
 guint64 mtd_chainer_n_dropped (const MtdChainer *chainer);
+/* Legs handed over in a chain because they ended more than hold_usec ago while a connection
+ * that could still have joined them was open. */
+guint64 mtd_chainer_n_released (const MtdChainer *chainer);
 
 /* The first packet time of the oldest connection still open whose server (is_server) or client
  * has the address ip, G_MAXINT64 when none is. */
@@ -202,7 +212,8 @@ typedef gint64 (*MtdOpenSince) (const char *ip, gboolean is_server, gpointer use
  * open that started before the leg ended (a next hop starts, or carries a request, while its
  * previous hop is open): a previous hop served at the leg's client address, or a next hop
  * leaving from its server address (or another address of the same --hop name).  Legs without
- * such a connection are settled; groups of linked legs that are all settled become
+ * such a connection, and legs that ended more than hold_usec before the newest end seen, are
+ * settled; groups of linked legs that are all settled become
  * chains, handed to the sink, and their legs are freed.  Does nothing unless
  * options.is_streaming; the work is done only once enough legs were added since the last time,
  * so calling it after every connection is cheap. */

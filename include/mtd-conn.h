@@ -151,6 +151,7 @@ typedef struct {
   guint64 n_chains_with_problem;
   guint64 n_legs_not_chained;   /* connections beyond the chainer's cap */
   guint64 peak_legs_held;       /* most connections held at once for chaining */
+  guint64 n_legs_released;      /* handed over after --chain-hold with a joiner still open */
   guint64 n_decrypt_by_status[5]; /* TLS connections by MtdDecryptStatus */
   /* live --save-flagged: connections with a warning or error finding written to the file, those
    * of them whose first packets the per-flow ring had dropped, and their packets */

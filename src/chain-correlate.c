@@ -15,6 +15,11 @@
 /* Default tolerance between the clocks of captures taken on different hosts. */
 #define DEFAULT_WINDOW_USEC (2 * G_USEC_PER_SEC)
 #define DEFAULT_MAX_LEGS 200000
+/* How long a leg waits, by default, for a connection still open that could join it: long enough
+ * for a caller's keep-alive connection or a front end's pooled one to end around the requests it
+ * carried, short enough that one connection open for hours on a shared address (loopback) does
+ * not hold every leg after it. */
+#define DEFAULT_HOLD_USEC (60 * G_USEC_PER_SEC)
 
 /* Legs added between two attempts to settle, by default: settling sorts and links every leg
  * still held, so it runs when their number has grown by half or by this much. */
@@ -27,6 +32,9 @@ struct _MtdChainer {
   GPtrArray *legs;        /* MtdLeg*, owned: the legs not yet handed over in a chain */
   GHashTable *by_tuple;   /* "cip|cport|sip|sport" (owned) -> MtdLeg* (borrowed from legs) */
   guint64 n_dropped;
+  guint64 n_dropped_at_settle; /* n_dropped when settling last ran */
+  guint64 n_released;     /* legs handed over by the hold window (mtd_chainer_n_released) */
+  gint64 latest_end_usec; /* the newest connection end added: the chainer's clock */
   guint n_chains;         /* handed over so far: the next chain's id is one more */
   guint settle_at;        /* try to settle once legs->len reaches this */
   guint peak_held;        /* most legs held at once */
@@ -222,6 +230,7 @@ mtd_chain_options_init_default (MtdChainOptions *options)
   memset (options, 0, sizeof *options);
   options->window_usec = DEFAULT_WINDOW_USEC;
   options->max_legs = DEFAULT_MAX_LEGS;
+  options->hold_usec = DEFAULT_HOLD_USEC;
   options->settle_min_growth = DEFAULT_SETTLE_MIN_GROWTH;
 }
 
@@ -235,6 +244,7 @@ mtd_chainer_new (const MtdChainOptions *options, MtdChainSink sink, gpointer sin
   chainer->sink_data = sink_data;
   chainer->options.settle_min_growth = MAX (1, chainer->options.settle_min_growth);
   chainer->settle_at = chainer->options.settle_min_growth;
+  chainer->latest_end_usec = G_MININT64;
   chainer->legs = g_ptr_array_new_with_free_func ((GDestroyNotify) leg_free);
   /* Keys are owned tuple strings; values are borrowed from legs. */
   chainer->by_tuple = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -257,6 +267,12 @@ mtd_chainer_n_dropped (const MtdChainer *chainer)
   return chainer->n_dropped;
 }
 
+guint64
+mtd_chainer_n_released (const MtdChainer *chainer)
+{
+  return chainer->n_released;
+}
+
 const char *
 mtd_chainer_hop_name (const MtdChainer *chainer, const char *address)
 {
@@ -276,6 +292,7 @@ mtd_chainer_add_connection (MtdChainer *chainer, const MtdConnection *connection
                             const char *findings_label)
 {
   g_return_if_fail (!chainer->is_finished);
+  chainer->latest_end_usec = MAX (chainer->latest_end_usec, connection->end_usec);
   if (connection->tls == NULL && (connection->http == NULL || connection->http->len == 0))
     return;
   /* The same connection captured at two vantage points is one leg: the first input's copy is
@@ -489,6 +506,7 @@ typedef struct {
   GPtrArray *children;     /* MtdLeg*, borrowed; NULL until one */
   gboolean is_walked;      /* part of a chain already */
   gboolean is_leg_settled; /* no connection still open can link to it */
+  gboolean is_released;    /* settled by the hold window although one still could */
   gboolean is_settled;     /* its whole group of linked legs may be handed over */
 } LegLinks;
 
@@ -915,13 +933,20 @@ is_open_at (const MtdChainer *chainer, const char *ip, gboolean is_server, gint6
 
 /* A leg is settled when no connection still open can become its previous hop (one served at
  * its client's address) or its next hop (one leaving from its server's address): such a
- * connection would have started before the leg ended. */
+ * connection would have started before the leg ended.  Where clients and servers share an
+ * address (loopback) one connection open for hours is such a connection for every leg after it
+ * began, so a leg waits for it only hold_usec after its own end (*is_released then). */
 static gboolean
 is_leg_settled (const MtdChainer *chainer, const MtdLeg *leg, MtdOpenSince open_since,
-                gpointer user_data)
+                gpointer user_data, gboolean *is_released)
 {
-  return !is_open_at (chainer, leg->client.ip, TRUE, leg->end_usec, open_since, user_data)
-         && !is_open_at (chainer, leg->server.ip, FALSE, leg->end_usec, open_since, user_data);
+  *is_released = FALSE;
+  if (!is_open_at (chainer, leg->client.ip, TRUE, leg->end_usec, open_since, user_data)
+      && !is_open_at (chainer, leg->server.ip, FALSE, leg->end_usec, open_since, user_data))
+    return TRUE;
+  gint64 hold = chainer->options.hold_usec;
+  *is_released = hold > 0 && chainer->latest_end_usec - leg->end_usec > hold;
+  return *is_released;
 }
 
 /* Is every leg from `leg` down settled? */
@@ -1090,7 +1115,9 @@ emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
   for (guint i = 0; i < n_legs; i++) {
     MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
     LegLinks *leg_links = g_hash_table_lookup (links, leg);
-    leg_links->is_leg_settled = is_final || is_leg_settled (chainer, leg, open_since, user_data);
+    leg_links->is_leg_settled
+        = is_final
+          || is_leg_settled (chainer, leg, open_since, user_data, &leg_links->is_released);
   }
   for (guint i = 0; i < n_legs; i++) {
     MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
@@ -1135,6 +1162,7 @@ emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
       g_ptr_array_add (kept, leg);
       continue;
     }
+    chainer->n_released += leg_links->is_released ? 1 : 0;
     g_autofree char *key = tuple_key (&leg->client, &leg->server);
     if (g_hash_table_lookup (chainer->by_tuple, key) == leg)
       g_hash_table_remove (chainer->by_tuple, key);
@@ -1148,11 +1176,15 @@ void
 mtd_chainer_settle (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
 {
   g_return_if_fail (!chainer->is_finished);
-  if (!chainer->options.is_streaming || chainer->legs->len < chainer->settle_at)
+  /* Connections dropped at the cap count as growth: a chainer full of legs that could not
+   * settle yet must go on trying, or every later connection would be dropped. */
+  guint64 n_offered = chainer->legs->len + (chainer->n_dropped - chainer->n_dropped_at_settle);
+  if (!chainer->options.is_streaming || n_offered < chainer->settle_at)
     return;
   emit_settled (chainer, open_since, user_data);
   guint n_held = chainer->legs->len;
   chainer->settle_at = n_held + MAX (chainer->options.settle_min_growth, n_held / 2);
+  chainer->n_dropped_at_settle = chainer->n_dropped;
 }
 
 void

@@ -250,6 +250,8 @@ typedef struct {
   MtdKeyLog *keylog;         /* owned: the secrets of --keylog and of the inputs' pcapng blocks */
   GPtrArray *keylog_warnings; /* char*, owned */
   gdouble chain_window_seconds;
+  gdouble chain_hold_seconds;  /* --chain-hold, 0: the default */
+  gint chain_max_held;         /* --chain-max-held, 0: the default */
   GHashTable *hop_names;     /* address (owned) -> name (owned), from hops */
   char *interface;  /* live only */
   char *filter;     /* live only */
@@ -373,6 +375,12 @@ add_common_entries (GOptionContext *option_context, CommonOptions *common)
       "Clock difference tolerated between captures taken on different hosts when linking "
       "their legs into chains (default 2)",
       "SECONDS" },
+    { "chain-hold", 0, 0, G_OPTION_ARG_DOUBLE, &common->chain_hold_seconds,
+      "With one input, how long a finished connection waits for one still open that could "
+      "join its chain (default 60)", "SECONDS" },
+    { "chain-max-held", 0, 0, G_OPTION_ARG_INT, &common->chain_max_held,
+      "Connections held at once for chaining; beyond, they are counted, not chained "
+      "(default 200000)", "N" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &common->is_version, "Print the version and exit",
       NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
@@ -435,6 +443,13 @@ prepare_common (CommonOptions *common, MtdReportFormat *format,
   if (common->chain_window_seconds < 0 || common->chain_window_seconds > 3600) {
     g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          "--chain-window must be between 0 and 3600 seconds");
+    return FALSE;
+  }
+  if (common->chain_hold_seconds < 0 || common->chain_hold_seconds > 86400
+      || common->chain_max_held < 0) {
+    g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         "--chain-hold must be between 0 and 86400 seconds, --chain-max-held "
+                         "must not be negative");
     return FALSE;
   }
   if (!mtd_report_parse_format (common->format_name != NULL ? common->format_name : "text",
@@ -531,6 +546,10 @@ parse_command_line (GOptionContext *option_context, CommonOptions *common, int *
   chain_options->hop_names = common->hop_names;
   if (common->chain_window_seconds > 0)
     chain_options->window_usec = (gint64) (common->chain_window_seconds * G_USEC_PER_SEC);
+  if (common->chain_hold_seconds > 0)
+    chain_options->hold_usec = (gint64) (common->chain_hold_seconds * G_USEC_PER_SEC);
+  if (common->chain_max_held > 0)
+    chain_options->max_legs = (guint) common->chain_max_held;
   return -1;
 }
 
@@ -591,6 +610,7 @@ finish_report (RunContext *context, MtdPipeline *pipeline, GPtrArray *inputs, FI
   MtdSummary *summary = mtd_pipeline_summary (pipeline);
   summary->n_legs_not_chained = mtd_chainer_n_dropped (context->chainer);
   summary->peak_legs_held = mtd_chainer_peak_held (context->chainer);
+  summary->n_legs_released = mtd_chainer_n_released (context->chainer);
   if (!mtd_report_finish (context->report, (const MtdInputInfo *const *) inputs->pdata,
                           inputs->len, mtd_pipeline_summary (pipeline), &error)) {
     print_error (error->message);

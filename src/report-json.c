@@ -797,6 +797,7 @@ write_summary (JsonWriter *writer, const MtdSummary *summary)
   json_uint (writer, "with_problem", summary->n_chains_with_problem);
   json_uint (writer, "connections_not_chained", summary->n_legs_not_chained);
   json_uint (writer, "peak_connections_held", summary->peak_legs_held);
+  json_uint (writer, "connections_released_early", summary->n_legs_released);
   json_end_object (writer);
   if (summary->is_saving_flagged) {
     json_begin_object (writer, "saved_flagged");

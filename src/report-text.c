@@ -910,6 +910,10 @@ mtd_report_text_finish (MtdReport *report, const MtdInputInfo *const *inputs, gu
   if (summary->n_legs_not_chained > 0)
     fprintf (out, "connections not chained (over the cap): %" G_GUINT64_FORMAT "\n",
              summary->n_legs_not_chained);
+  if (summary->n_legs_released > 0)
+    fprintf (out, "connections chained without waiting longer for one still open (--chain-hold): "
+                  "%" G_GUINT64_FORMAT "\n",
+             summary->n_legs_released);
   fprintf (out, "TLS alerts: %" G_GUINT64_FORMAT "\n", summary->n_alerts);
   guint64 n_attempted = 0;
   for (guint s = MTD_DECRYPT_NO_KEYS; s <= MTD_DECRYPT_FAILED; s++)

@@ -1424,6 +1424,164 @@ test_settle (void)
   }
 }
 
+/* One connection that stays open on an address every leg uses, as on loopback where client and
+ * server are both 127.0.0.1: roles unknown (its SYN was not seen), so it counts as a client and
+ * as a server there. */
+typedef struct {
+  const char *ip;
+  gint64 since_usec;
+  gboolean is_open;
+} LongLived;
+
+static gint64
+long_lived_since (const char *ip, gboolean is_server, gpointer user_data)
+{
+  const LongLived *long_lived = user_data;
+  (void) is_server;
+  if (long_lived->is_open && strcmp (long_lived->ip, ip) == 0)
+    return long_lived->since_usec;
+  return G_MAXINT64;
+}
+
+#define LOOPBACK "127.0.0.1"
+
+/* Connection i of a steady stream on loopback: one GET, started i seconds after T0, 100 ms long,
+ * 10 frames each. */
+static MtdConnection *
+loopback_leg (guint i)
+{
+  g_autofree char *client = g_strdup_printf (LOOPBACK ":%u", 20000 + i % 40000);
+  MtdConnection *connection = connection_new (i + 1, client, LOOPBACK ":8080", (gint) i * 1000,
+                                              (gint) i * 1000 + 100, (guint64) i * 10 + 1,
+                                              (guint64) i * 10 + 10);
+  return http_leg (connection, "app.example", "/", 200, NULL);
+}
+
+/* A steady stream of connections on one address while one connection stays open there from
+ * before the first to after the last: each leg is held only for the hold window (60 s by
+ * default), not for the whole capture (the defect: every leg was held to the end, memory grew
+ * with the capture, on loopback in live mode for hours). */
+static void
+test_settle_shared_address (void)
+{
+  const guint n_legs = 2000;
+  MtdChainOptions options = options_default ();
+  options.is_streaming = TRUE;
+  g_autoptr (Run) run = g_new0 (Run, 1);
+  run->chains = g_ptr_array_new_with_free_func ((GDestroyNotify) chain_seen_free);
+  g_autoptr (MtdChainer) chainer = mtd_chainer_new (&options, collect_chain, run);
+  LongLived long_lived = { LOOPBACK, T0 - MS (1000), TRUE };
+  guint max_held = 0;
+  for (guint i = 0; i < n_legs; i++) {
+    g_autoptr (MtdConnection) connection = loopback_leg (i);
+    mtd_chainer_add_connection (chainer, connection, NULL);
+    max_held = MAX (max_held, mtd_chainer_n_held (chainer));
+    mtd_chainer_settle (chainer, long_lived_since, &long_lived);
+  }
+  /* The legs of the last 60 s (one a second), and half as many again: settling waits until
+   * the legs held have grown by half (settle_min_growth). */
+  const guint n_in_window = 61;
+  g_assert_cmpuint (max_held, >=, n_in_window);
+  g_assert_cmpuint (max_held, <=, n_in_window + n_in_window / 2 + 1);
+  g_assert_cmpuint (mtd_chainer_peak_held (chainer), ==, max_held);
+  g_assert_cmpuint (mtd_chainer_n_dropped (chainer), ==, 0);
+  g_assert_cmpuint (mtd_chainer_n_released (chainer) + mtd_chainer_n_held (chainer), ==, n_legs);
+  mtd_chainer_finish (chainer);
+  g_assert_cmpuint (run->chains->len, ==, n_legs);
+  for (guint i = 0; i < run->chains->len; i++)
+    g_assert_cmpuint (chain_at (run, i)->n_hops, ==, 1);
+}
+
+/* The cap: a chainer full of legs that cannot settle yet drops new ones, counted, and keeps
+ * trying, so that it takes legs again once the connection that held them ended (the defect: it
+ * waited for legs to grow past the cap, which they never do, and chained nothing more). */
+static void
+test_settle_full (void)
+{
+  MtdChainOptions options = options_default ();
+  options.is_streaming = TRUE;
+  options.max_legs = 50;
+  g_autoptr (Run) run = g_new0 (Run, 1);
+  run->chains = g_ptr_array_new_with_free_func ((GDestroyNotify) chain_seen_free);
+  g_autoptr (MtdChainer) chainer = mtd_chainer_new (&options, collect_chain, run);
+  LongLived long_lived = { LOOPBACK, T0 - MS (1000), TRUE };
+  for (guint i = 0; i < 200; i++) {
+    long_lived.is_open = i < 55;
+    g_autoptr (MtdConnection) connection = loopback_leg (i);
+    mtd_chainer_add_connection (chainer, connection, NULL);
+    mtd_chainer_settle (chainer, long_lived_since, &long_lived);
+    g_assert_cmpuint (mtd_chainer_n_held (chainer), <=, 50);
+  }
+  /* Dropped: from the 51st connection until the chainer tried again after the connection
+   * ended, at most one settling period (half the cap) later. */
+  g_assert_cmpuint (mtd_chainer_n_dropped (chainer), >=, 5);
+  g_assert_cmpuint (mtd_chainer_n_dropped (chainer), <=, 5 + 25);
+  mtd_chainer_finish (chainer);
+  g_assert_cmpuint (run->chains->len, ==, 200 - mtd_chainer_n_dropped (chainer));
+}
+
+/* The hold window on loopback: the caller's connection to the front end (1: 127.0.0.1:45000 ->
+ * :443, presenting the certificate) is still open when the front end's forwarded request (2:
+ * :40000 -> :8080, in X-ARR-ClientCert) ends.  The caller's connection ends `caller_end_ms`
+ * after T0; before that, an unrelated one between two other hosts (3) ends at other_end_ms,
+ * moving the chainer's clock on.  Returns the chains as "1 2 | ...". */
+static char *
+run_hold (gint64 hold_usec, gint other_end_ms, gint caller_end_ms, guint64 *n_released)
+{
+  MtdChainOptions options = options_default ();
+  options.is_streaming = TRUE;
+  options.hold_usec = hold_usec;
+  g_autoptr (Run) run = g_new0 (Run, 1);
+  run->chains = g_ptr_array_new_with_free_func ((GDestroyNotify) chain_seen_free);
+  g_autoptr (MtdChainer) chainer = mtd_chainer_new (&options, collect_chain, run);
+  LongLived caller_open = { LOOPBACK, T0, TRUE };
+  g_autoptr (MtdConnection) caller
+      = tls_leg (connection_new (1, LOOPBACK ":45000", LOOPBACK ":443", 0, caller_end_ms, 1,
+                                 40),
+                 MTD_REQUESTED_YES, MTD_PRESENTED_YES, &client_cert);
+  g_autoptr (MtdConnection) forwarded
+      = connection_new (2, LOOPBACK ":40000", LOOPBACK ":8080", 20, 150, 12, 30);
+  forwarded->app_protocol = MTD_APP_HTTP;
+  http_leg (forwarded, SNI, "/api/orders", 200, "X-ARR-ClientCert", client_cert.base64, NULL);
+  g_autoptr (MtdConnection) unrelated = http_leg (
+      connection_new (3, "127.0.0.9:41000", "127.0.0.8:80", other_end_ms - 1000, other_end_ms,
+                      31, 38),
+      "other.example", "/", 200, NULL);
+  mtd_chainer_add_connection (chainer, forwarded, NULL);
+  mtd_chainer_settle (chainer, long_lived_since, &caller_open);
+  mtd_chainer_add_connection (chainer, unrelated, NULL);
+  mtd_chainer_settle (chainer, long_lived_since, &caller_open);
+  caller_open.is_open = FALSE;
+  mtd_chainer_add_connection (chainer, caller, NULL);
+  mtd_chainer_settle (chainer, long_lived_since, &caller_open);
+  mtd_chainer_finish (chainer);
+  *n_released = mtd_chainer_n_released (chainer);
+  g_autoptr (GString) all = g_string_new (NULL);
+  for (guint i = 0; i < run->chains->len; i++) {
+    g_autofree char *ids = hop_ids (chain_at (run, i));
+    g_string_append_printf (all, "%s%s", i > 0 ? " | " : "", ids);
+  }
+  return g_strdup (all->str);
+}
+
+static void
+test_settle_hold (void)
+{
+  guint64 n_released = 0;
+  /* The caller's connection ends within the hold window (60 s) of the forwarded one: linked. */
+  g_autofree char *within = run_hold (60 * G_USEC_PER_SEC, 25000, 30000, &n_released);
+  g_assert_cmpstr (within, ==, "3 | 1 2");
+  g_assert_cmpuint (n_released, ==, 0);
+  /* Still open 60 s after the forwarded one ended: that one is handed over alone, counted. */
+  g_autofree char *past = run_hold (60 * G_USEC_PER_SEC, 70000, 90000, &n_released);
+  g_assert_cmpstr (past, ==, "2 | 3 | 1");
+  g_assert_cmpuint (n_released, ==, 1);
+  /* hold_usec 0: a leg waits as long as such a connection is open. */
+  g_autofree char *unbounded = run_hold (0, 70000, 90000, &n_released);
+  g_assert_cmpstr (unbounded, ==, "3 | 1 2");
+  g_assert_cmpuint (n_released, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1471,6 +1629,9 @@ main (int argc, char **argv)
   g_test_add_func ("/chain/evidence-two-inputs", test_evidence_two_inputs);
   g_test_add_func ("/chain/names", test_names);
   g_test_add_func ("/chain/settle", test_settle);
+  g_test_add_func ("/chain/settle/shared-address", test_settle_shared_address);
+  g_test_add_func ("/chain/settle/full", test_settle_full);
+  g_test_add_func ("/chain/settle/hold", test_settle_hold);
 
   int status = g_test_run ();
   test_cert_clear (&client_cert);

@@ -16,6 +16,7 @@ the files is information (CHAIN_INCOMPLETE).
 """
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -324,6 +325,149 @@ def check_settling(tap, mtlsdiag, folder):
     tap.eq(sorted(ids), list(range(1, len(ids) + 1)), "settling: chain ids 1..N, each once")
 
 
+# ---- A long capture on one address ----------------------------------------------------------
+
+LOOPBACK = bytes((127, 0, 0, 1))
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _frame(sport, dport, seq, ack, flags, payload=b""):
+    """Ethernet (zero MACs, as tcpdump -i lo writes) + IPv4 127.0.0.1 -> 127.0.0.1 + TCP."""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0,
+                     LOOPBACK, LOOPBACK)
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    pseudo = LOOPBACK + LOOPBACK + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
+    return b"\0" * 12 + b"\x08\x00" + ip + tcp
+
+
+SYN, ACK, PSH_ACK, FIN_ACK, SYN_ACK = 0x02, 0x10, 0x18, 0x11, 0x12
+
+
+def write_loopback_capture(path, n_connections, gap_usec, keep_open_has_syn):
+    """A long capture as `tcpdump -i lo` takes it on a host whose clients and servers all use
+    127.0.0.1: one HTTP connection (port 45000 -> 6379) opens first (with its SYN, or without,
+    as when the capture starts after it or loses the SYN) and stays open to the end, with a
+    keep-alive ACK every 10 s; meanwhile n_connections short HTTP connections to port 8080, one
+    GET each, one after the other, gap_usec apart.  Any connection open on 127.0.0.1 could in
+    principle be a hop of any other."""
+    t = 1_700_000_000_000_000
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+
+        def put(data):
+            f.write(struct.pack("<IIII", t // 1_000_000, t % 1_000_000, len(data), len(data)))
+            f.write(data)
+
+        def exchange(cport, sport, number, has_syn, has_fin):
+            nonlocal t
+            cseq, sseq = 1000, 5000
+            if has_syn:
+                for frame in (_frame(cport, sport, cseq, 0, SYN),
+                              _frame(sport, cport, sseq, cseq + 1, SYN_ACK),
+                              _frame(cport, sport, cseq + 1, sseq + 1, ACK)):
+                    put(frame)
+                    t += 10
+            cseq, sseq = cseq + 1, sseq + 1
+            request = b"GET /r%d HTTP/1.1\r\nHost: app.example\r\n\r\n" % number
+            response = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            put(_frame(cport, sport, cseq, sseq, PSH_ACK, request))
+            t += 100
+            cseq += len(request)
+            put(_frame(sport, cport, sseq, cseq, PSH_ACK, response))
+            t += 100
+            sseq += len(response)
+            if has_fin:
+                for frame in (_frame(cport, sport, cseq, sseq, FIN_ACK),
+                              _frame(sport, cport, sseq, cseq + 1, FIN_ACK),
+                              _frame(cport, sport, cseq + 1, sseq + 1, ACK)):
+                    put(frame)
+                    t += 10
+            return cseq, sseq
+
+        keep_seq, keep_ack = exchange(45000, 6379, 0, keep_open_has_syn, False)
+        last_keepalive = t
+        for i in range(n_connections):
+            exchange(20000 + i % 40000, 8080, i + 1, True, True)
+            t += gap_usec
+            if t - last_keepalive >= 10_000_000:
+                put(_frame(45000, 6379, keep_seq, keep_ack, ACK))
+                last_keepalive = t
+
+
+def check_shared_address(tap, mtlsdiag):
+    """The chainer's memory follows the live connections and the hold window, not the capture:
+    4000 sequential connections over 400 s on 127.0.0.1 while one connection stays open there
+    throughout.  That one could join any of them, so each waits for it, but only --chain-hold
+    (60 s) after its own end; before, every connection was held to the end of the capture (the
+    peak was the number of connections, in live mode without end)."""
+    n = 4000
+    for has_syn in (True, False):
+        what = "shared address, open connection %s its SYN" % ("with" if has_syn else "without")
+        with tempfile.TemporaryDirectory(prefix="mtd-chains-") as work:
+            capture = os.path.join(work, "loopback.pcap")
+            write_loopback_capture(capture, n, 100_000, has_syn)
+            _, report = analyse(tap, mtlsdiag, [capture], what)
+            _, small = analyse(tap, mtlsdiag, [capture], what + ", --chain-max-held 500",
+                               ("--chain-max-held", "500"))
+        if report is None:
+            continue
+        chains = (report.get("summary") or {}).get("chains") or {}
+        peak = chains.get("peak_connections_held")
+        # 600 connections end in 60 s; settling runs once 1024 more were added (or half as many
+        # as are held): at most about 1024 + 600 at once.
+        tap.ok(isinstance(peak, int) and peak <= 1024 + 600 + 1,
+               "%s: connections held at once bounded by the hold window" % what,
+               "peak %r of %d connections" % (peak, n + 1))
+        released = chains.get("connections_released_early")
+        tap.ok(isinstance(released, int) and n - peak <= released <= n,
+               "%s: the connections handed over without waiting longer are counted" % what,
+               "released %r, peak %r" % (released, peak))
+        tap.eq(chains.get("connections_not_chained"), 0, "%s: none over the cap" % what)
+        chained = {hop.get("connection") for chain in report.get("chains") or []
+                   for hop in chain.get("hops") or []}
+        tap.eq(sorted(chained), list(range(1, n + 2)), "%s: every connection is in a chain" % what)
+        if small is None:
+            continue
+        small_chains = (small.get("summary") or {}).get("chains") or {}
+        small_peak = small_chains.get("peak_connections_held")
+        not_chained = small_chains.get("connections_not_chained")
+        tap.ok(isinstance(small_peak, int) and small_peak <= 500,
+               "%s, --chain-max-held 500: at most 500 held" % what, repr(small_peak))
+        small_chained = {hop.get("connection") for chain in small.get("chains") or []
+                         for hop in chain.get("hops") or []}
+        tap.ok(isinstance(not_chained, int) and not_chained > 0
+               and len(small_chained) == n + 1 - not_chained,
+               "%s, --chain-max-held 500: the others are counted, not chained, and the analysis "
+               "goes on" % what, repr(small_chains))
+        tap.eq(len(small.get("connections") or []), n + 1,
+               "%s, --chain-max-held 500: every connection is still reported" % what)
+
+
+def check_chain_options(tap, mtlsdiag, folder):
+    """--chain-hold and --chain-max-held: a bad value is a usage error naming the option."""
+    path = os.path.join(folder, "chain-arr-base64.pcap")
+    for args in (("--chain-hold", "-1"), ("--chain-hold", "90000"), ("--chain-max-held", "-5")):
+        result = run_checked(tap, mtlsdiag, ["analyze", *args, path], " ".join(args))
+        tap.eq(result.returncode, 2, "%s: exit status 2" % " ".join(args))
+        tap.ok(args[0] in result.stderr, "%s: the message names the option" % " ".join(args),
+               result.stderr)
+    _, report = analyse(tap, mtlsdiag, [path], "--chain-hold 5 --chain-max-held 10",
+                        ("--chain-hold", "5", "--chain-max-held", "10"))
+    if report is not None:
+        tap.eq([c.get("verdict") for c in report.get("chains") or []], ["delivered"],
+               "--chain-hold 5 --chain-max-held 10: the same chain")
+
+
 def main():
     mtlsdiag, folder = command_line("test_chains.py MTLSDIAG CAPTURES_DIR")
     tap = Tap()
@@ -339,6 +483,8 @@ def main():
     check_hop_names(tap, mtlsdiag, folder)
     check_held_elsewhere(tap, mtlsdiag, folder)
     check_settling(tap, mtlsdiag, folder)
+    check_shared_address(tap, mtlsdiag)
+    check_chain_options(tap, mtlsdiag, folder)
     tap.finish()
 
 
