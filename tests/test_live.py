@@ -156,8 +156,15 @@ def exchange(tap, pki, port, verify_flag, with_cert, label, host="127.0.0.1"):
         stop(server)
 
 
+def server_filter(port, host="127.0.0.1"):
+    """The BPF filter for one test server: only its own connections, not those of another
+    test's client whose ephemeral port happens to be the same number."""
+    return "tcp and ((src host %s and src port %d) or (dst host %s and dst port %d))" % (
+        host, port, host, port)
+
+
 def start_live(binary, port, out_path, duration):
-    args = [binary, "live", "-i", "lo", "-f", "tcp port %d" % port, "--format", "json",
+    args = [binary, "live", "-i", "lo", "-f", server_filter(port), "--format", "json",
             "-o", out_path]
     if duration:
         args += ["--duration", str(duration)]
@@ -317,8 +324,8 @@ STATS_KEYS = ("packets", "live_flows", "flows_evicted", "flows_idle_closed", "pc
 SAVED_COMMENT = re.compile(r"^mtlsdiag connection (\d+), frame (\d+)( \(.*\))?$")
 
 
-def start_live_args(binary, port, out_path, extra):
-    args = [binary, "live", "-i", "lo", "-f", "tcp port %d" % port, "--format", "json",
+def start_live_args(binary, port, out_path, extra, host="127.0.0.1"):
+    args = [binary, "live", "-i", "lo", "-f", server_filter(port, host), "--format", "json",
             "-o", out_path] + extra
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -491,7 +498,7 @@ def test_findings_outbound(tap, binary, pki, tmp):
     port = free_port()
     out_path = os.path.join(tmp, "live-outbound.json")
     live = start_live_args(binary, port, out_path,
-                           ["--findings-only", "--app", "127.0.0.1/32"])
+                           ["--findings-only", "--app", "127.0.0.1/32"], host="127.0.0.2")
     try:
         time.sleep(STARTUP_WAIT_S)
         if not tap.ok(live.poll() is None, "%s: running after %.1f s" % (what, STARTUP_WAIT_S),

@@ -12,7 +12,8 @@ The client, from 127.0.0.1, makes SOAK_CONNECTIONS short connections round-robin
 (tls-plain, tls-ask with client-chain.pem, tls-ask without a certificate, which sends an empty
 list: a CERT_REQUESTED_EMPTY error, and tcp), each writing a line, reading the answer and closing
 first, CLIENT_THREADS at a time, through
-  mtlsdiag live -i lo -f 'tcp port A or tcp port B or tcp port C' --stats 1 --max-flows 2000
+  mtlsdiag live -i lo --stats 1 --max-flows 2000 \
+      -f 'tcp and ((src host 127.0.0.2 and src port A) or (dst host 127.0.0.2 and dst port A) or ...)'
       --format json -o report.json --save-flagged flagged.pcapng
 then stops it with SIGINT.  Checks: VmRSS (/proc/PID/status, every 0.2 s) stays flat (the
 highest sample of the second half of the traffic is at most 1.25 times the highest of the first
@@ -368,14 +369,23 @@ def main():
     require_executable(tap, binary)
     pki_dir = os.path.join(captures, "pki")
     server = live = None
-    with tempfile.TemporaryDirectory(prefix="mtlsdiag-soak-") as tmp:
+    # MTD_SOAK_KEEP=DIR keeps the report and the saved pcapng there, to look into a failure.
+    keep = os.environ.get("MTD_SOAK_KEEP")
+    with tempfile.TemporaryDirectory(prefix="mtlsdiag-soak-") as scratch:
+        tmp = keep if keep else scratch
+        if keep:
+            os.makedirs(keep, exist_ok=True)
         try:
             server, ports = start_server(os.path.abspath(__file__), pki_dir)
             if not tap.ok(server is not None, "the loopback server started"):
                 tap.finish()
             report_path = os.path.join(tmp, "report.json")
             saved_path = os.path.join(tmp, "flagged.pcapng")
-            bpf = " or ".join("tcp port %d" % p for p in ports.values())
+            # Only this test's servers: other tests on the machine may capture on lo too, and
+            # a client of theirs can get one of these port numbers as its ephemeral port.
+            bpf = "tcp and (%s)" % " or ".join(
+                "(src host %s and src port %d) or (dst host %s and dst port %d)"
+                % (SERVER_ADDRESS, p, SERVER_ADDRESS, p) for p in ports.values())
             live = subprocess.Popen(
                 [binary, "live", "-i", "lo", "-f", bpf, "--stats", "1", "--max-flows", "2000",
                  "--format", "json", "-o", report_path, "--save-flagged", saved_path],
