@@ -101,128 +101,134 @@ typedef struct {
   guint8 type;
 } RecordNote;
 
+/* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
+ * small counts are small integers. */
 typedef struct {
   /* Stream framing */
-  gboolean is_tls;        /* a TLS start was seen on this side */
-  gboolean is_lost;       /* framing lost after a gap; resynchronise at a record boundary */
+  guint is_tls : 1;              /* a TLS start was seen on this side */
+  guint is_lost : 1;             /* framing lost after a gap; resynchronise at a record boundary */
+  guint is_record_encrypted : 1;
+  guint is_sslv2_record : 1;
+  guint is_quiet : 1;
+  /* What this side sent */
+  guint is_encrypting : 1;       /* its records are encrypted from here on */
+  guint has_ccs : 1;
+  guint has_encrypted_handshake : 1; /* TLS 1.2: its Finished, after ChangeCipherSpec */
+  guint has_application_data : 1;
+  guint has_client_hello : 1;
+  guint has_server_hello : 1;
+  guint has_hello_retry : 1;
+  guint has_certificate : 1;
+  guint is_certificate_empty : 1;
+  guint is_certificate_malformed : 1;
+  guint has_certificate_request : 1;
+  guint has_server_hello_done : 1;
+  guint has_certificate_verify : 1;
+  guint has_client_key_exchange : 1;
+  guint has_late_ccs : 1;        /* a ChangeCipherSpec after its first Finished */
+  /* Decryption (only with a key log) */
+  guint has_application_keys : 1; /* TLS 1.3: the cipher uses the application traffic secret */
+  guint has_finished : 1;        /* its Finished was read (TLS 1.3 keys change after it) */
+  guint has_decrypted_handshake : 1;
+  guint has_decrypted_finished : 1;
+  guint is_key_update_pending : 1; /* a decrypted KeyUpdate: new keys after this record */
+  guint is_record_decrypted : 1; /* the record just finished was read with the key log */
+
+  /* Stream framing */
   guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
-  guint n_probe;
+  guint8 n_probe;
   guint8 header[RECORD_HEADER_LEN];
-  guint header_len;
+  guint8 header_len;
   guint8 record_type;
-  gsize record_len;
-  gsize record_remaining;
-  gboolean is_record_encrypted;
-  gboolean is_sslv2_record;
   guint8 alert_bytes[2];
-  guint n_alert_bytes;
-  GByteArray *message_buffer; /* a handshake message cut by a record or segment boundary;
-                               * NULL when none is pending */
-  gsize n_skip_message;       /* bytes left of a message too large to buffer */
-  gboolean is_quiet;
+  guint8 n_alert_bytes;
+  guint32 record_len;            /* a record header's 16 bits, or SSLv2's 15 */
+  guint32 record_remaining;
+  guint32 n_skip_message;        /* bytes left of a message too large to buffer (24-bit length) */
+  GByteArray *message_buffer;    /* a handshake message cut by a record or segment boundary;
+                                  * NULL when none is pending */
 
   /* What this side sent */
-  gboolean is_encrypting;     /* its records are encrypted from here on */
-  gboolean has_ccs;
-  gboolean has_encrypted_handshake; /* TLS 1.2: its Finished, after ChangeCipherSpec */
-  guint64 first_encrypted_handshake_frame;
   guint n_handshake_after_finished;
+  guint64 first_encrypted_handshake_frame;
   guint64 renegotiation_frame;
-  gboolean has_application_data;
-  gboolean has_client_hello;
   guint64 client_hello_frame;
-  gboolean has_server_hello;
   guint64 server_hello_frame;
-  gboolean has_hello_retry;
-  gboolean has_certificate;
   guint64 certificate_frame;
-  gboolean is_certificate_empty;
-  gboolean is_certificate_malformed;
-  GPtrArray *chain;           /* MtdCert refs, NULL until the first certificate */
-  gboolean has_certificate_request;
+  GPtrArray *chain;              /* MtdCert refs, NULL until the first certificate */
   guint64 certificate_request_frame;
-  gboolean has_server_hello_done;
   guint64 server_hello_done_frame;
-  gboolean has_certificate_verify;
   guint64 certificate_verify_frame;
-  gboolean has_client_key_exchange;
   guint64 client_key_exchange_frame;
   /* Decryption (only with a key log) */
-  MtdRecordCipher *cipher;    /* this side's read state, NULL when not decrypting */
-  gboolean has_application_keys; /* TLS 1.3: the cipher uses the application traffic secret */
-  GByteArray *record_buffer;  /* the encrypted record being gathered */
-  GByteArray *plain_buffer;   /* its plaintext, reused record after record */
+  MtdRecordCipher *cipher;       /* this side's read state, NULL when not decrypting */
+  GByteArray *record_buffer;     /* the encrypted record being gathered */
+  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
   guint16 record_version;
-  gboolean has_finished;      /* its Finished was read (TLS 1.3 keys change after it) */
-  gboolean has_decrypted_handshake;
-  gboolean has_decrypted_finished;
+  guint8 n_notes;
+  guint8 n_late_alerts;
+  guint8 n_late_handshake;
   RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
-  guint n_notes;
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
-  guint n_late_alerts;
   guint64 first_encrypted_record_frame;
-  gboolean is_key_update_pending; /* a decrypted KeyUpdate: new keys after this record */
-  gboolean is_record_decrypted;   /* the record just finished was read with the key log */
   /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
-  guint n_late_handshake;
-  gboolean has_late_ccs;      /* a ChangeCipherSpec after its first Finished */
-  guint n_late_ccs;           /* all of them: one per renegotiation the side completed */
-  guint n_late_before_ccs;    /* late handshake records before that ChangeCipherSpec */
+  guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
+  guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
 
 struct _MtdTls {
-  MtdTlsLimits limits;
-  MtdCertCache *cache;          /* borrowed */
-  MtdAnomalyCounts *anomalies;  /* borrowed */
-  TlsSide sides[2];
-  gint client_side;             /* from the hello messages, -1 unknown */
+  guint is_sslv2_client_hello : 1;
+  guint has_cipher_suite : 1;
+  guint has_psk : 1;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
+  guint has_early_data_offer : 1;
+  guint has_pha_offer : 1;
+  guint is_session_resumed : 1;  /* TLS 1.2 session id echoed */
+  guint has_fatal_alert : 1;
+  guint is_midstream : 1;        /* the flow started before the capture: any record may start */
+  guint has_client_random : 1;
+  guint has_server_random : 1;
+  guint is_decrypting_message : 1; /* the bytes being parsed came out of a decrypted record */
+  guint is_encrypt_then_mac : 1; /* the ServerHello accepted encrypt_then_mac (RFC 7366 §2) */
+  guint has_post_handshake_request : 1;
+  guint is_renegotiating : 1;    /* the last late_auths entry is a renegotiation still going on */
+  guint has_late_client_hello : 1; /* ... whose ClientHello was seen */
+  gint client_side;              /* from the hello messages, -1 unknown */
   guint16 client_legacy_version;
   guint16 client_max_version;
-  gboolean is_sslv2_client_hello;
-  guint16 server_version;       /* negotiated */
+  guint16 server_version;        /* negotiated */
   guint16 partial_server_version; /* legacy_version of a ServerHello cut short */
   guint16 cipher_suite;
-  gboolean has_cipher_suite;
-  gboolean has_psk;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
-  gboolean has_early_data_offer;
-  gboolean has_pha_offer;
-  gboolean is_session_resumed;  /* TLS 1.2 session id echoed */
+  guint8 client_session_id_len;
+  MtdTlsLimits limits;
+  MtdCertCache *cache;           /* borrowed */
+  MtdAnomalyCounts *anomalies;   /* borrowed */
+  TlsSide sides[2];
   guint8 client_session_id[32];
-  gsize client_session_id_len;
   char *sni;
   /* Lists are NULL until their first item: most flows never fill most of them. */
-  GPtrArray *alpn_offered;      /* char*, owned */
+  GPtrArray *alpn_offered;       /* char*, owned */
   CodeList client_signature_algorithms;
   char *alpn;
-  GPtrArray *acceptable_cas;    /* char*, owned */
+  GPtrArray *acceptable_cas;     /* char*, owned */
   CodeList cert_types;
   CodeList cr_signature_algorithms;
-  GArray *alerts;               /* MtdTlsAlert, is_from_client holds the side until conclude */
-  gboolean has_fatal_alert;
-  gboolean is_midstream;        /* the flow started before the capture: any record may start */
+  GArray *alerts;                /* MtdTlsAlert, is_from_client holds the side until conclude */
   /* frame of the packet being fed */
   guint64 current_frame;
   /* Decryption */
-  const MtdKeyLog *keylog;      /* borrowed, NULL without one */
+  const MtdKeyLog *keylog;       /* borrowed, NULL without one */
   MtdTlsPlaintextSink plaintext_sink; /* borrowed */
   gpointer plaintext_sink_data;
   guint8 client_random[32];
-  gboolean has_client_random;
   guint8 server_random[32];
-  gboolean has_server_random;
-  gboolean is_decrypting_message; /* the bytes being parsed came out of a decrypted record */
-  gboolean is_encrypt_then_mac; /* the ServerHello accepted encrypt_then_mac (RFC 7366 §2) */
   MtdDecryptStatus decrypt_status;
   guint64 n_records_decrypted;
   guint64 decrypt_failure_frame;
-  gboolean has_post_handshake_request;
   guint64 post_handshake_request_frame;
   /* Certificates asked for after the first handshake, read with a key log */
-  GArray *late_auths;           /* MtdLateAuth, NULL until the first */
-  gboolean is_renegotiating;    /* the last late_auths entry is a renegotiation still going on */
-  gboolean has_late_client_hello; /* ... whose ClientHello was seen */
-  GArray *key_updates;          /* MtdKeyUpdate, NULL until the first */
+  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
+  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
   guint n_key_updates;
 };
 
@@ -1658,7 +1664,8 @@ feed_stream (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
   }
   while (!mtd_cursor_is_empty (&stream)) {
     if (side->header_len < RECORD_HEADER_LEN) {
-      gsize n_take = MIN (RECORD_HEADER_LEN - side->header_len, mtd_cursor_remaining (&stream));
+      gsize n_take = MIN ((gsize) (RECORD_HEADER_LEN - side->header_len),
+                          mtd_cursor_remaining (&stream));
       if (!mtd_cursor_copy_bytes (&stream, side->header + side->header_len, n_take))
         return;
       side->header_len += (guint) n_take;
@@ -1793,7 +1800,7 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
 void
 mtd_tls_set_midstream (MtdTls *tls, gboolean is_midstream)
 {
-  tls->is_midstream = is_midstream;
+  tls->is_midstream = is_midstream != FALSE;
 }
 
 gint
