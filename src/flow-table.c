@@ -20,8 +20,7 @@ typedef struct {
 } FlowKey;
 
 struct _MtdFlow {
-  FlowKey key;          /* key.addr[0] is side 0, the first packet's sender */
-  MtdFlowInfo info;
+  MtdFlowInfo info;     /* info.addr[0] and info.port[0] are side 0, the first packet's sender */
   MtdReasmSide sides[2];
   gboolean has_fin[2];
   gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
@@ -421,7 +420,6 @@ create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
   FlowEntry *entry = g_new0 (FlowEntry, 1);
   entry->canonical = *canonical;
   MtdFlow *flow = &entry->flow;
-  flow->key = *key;
   flow->table = table;
   flow->lru_link.data = flow;
   mtd_reasm_side_init (&flow->sides[0]);
@@ -529,8 +527,8 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     promote_flow (table, flow);
   }
 
-  guint side = (memcmp (flow->key.addr[0], decoded->src_addr, addr_len) == 0
-                && flow->key.port[0] == decoded->src_port)
+  guint side = (memcmp (flow->info.addr[0], decoded->src_addr, addr_len) == 0
+                && flow->info.port[0] == decoded->src_port)
                    ? 0
                    : 1;
   MtdFlowInfo *info = &flow->info;
@@ -658,6 +656,12 @@ const MtdFlowInfo *
 mtd_flow_info (const MtdFlow *flow)
 {
   return &flow->info;
+}
+
+MtdAnomalyCounts *
+mtd_flow_anomalies (MtdFlow *flow)
+{
+  return &flow->info.anomalies;
 }
 
 void
