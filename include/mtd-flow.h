@@ -104,6 +104,9 @@ typedef struct {
 } MtdFlowInfo;
 
 const MtdFlowInfo *mtd_flow_info (const MtdFlow *flow);
+/* The flow's anomaly counts, for the analysis layer's parsers to add theirs to (valid until the
+ * flow's on_end returns). */
+MtdAnomalyCounts *mtd_flow_anomalies (MtdFlow *flow);
 /* Records an anomaly (and, for gaps and truncation, the incompleteness) on the flow. */
 void mtd_flow_note_anomaly (MtdFlow *flow, MtdAnomaly anomaly);
 /* Whether out-of-order bytes of a side are kept for reassembly (default TRUE).  A side whose

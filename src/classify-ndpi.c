@@ -81,11 +81,35 @@ static void
 keep_answer (MtdClassifier *classifier, MtdClassifyFlow *flow, ndpi_protocol protocol)
 {
   struct ndpi_flow_struct *ndpi_flow = flow->ndpi_flow;
-  if (is_known (protocol))
-    ndpi_protocol2name (classifier->ndpi, protocol, flow->protocol_name,
-                        sizeof flow->protocol_name);
-  if (ndpi_flow->protos.tls_quic.ja3_client[0] != '\0')
-    g_strlcpy (flow->ja3_client, ndpi_flow->protos.tls_quic.ja3_client, sizeof flow->ja3_client);
+  if (is_known (protocol)) {
+    char name[48];
+    ndpi_protocol2name (classifier->ndpi, protocol, name, sizeof name);
+    if (name[0] != '\0')
+      flow->protocol_name = g_intern_string (name);
+  }
+  /* nDPI writes the JA3 MD5 as 32 hex digits. */
+  const char *ja3 = ndpi_flow->protos.tls_quic.ja3_client;
+  gsize ja3_len = strnlen (ja3, sizeof ndpi_flow->protos.tls_quic.ja3_client);
+  if (ja3_len != 2 * sizeof flow->ja3_client)
+    return;
+  for (gsize i = 0; i < sizeof flow->ja3_client; i++) {
+    gint high = g_ascii_xdigit_value (ja3[2 * i]), low = g_ascii_xdigit_value (ja3[2 * i + 1]);
+    if (high < 0 || low < 0)
+      return;
+    flow->ja3_client[i] = (guint8) (high << 4 | low);
+  }
+  flow->has_ja3_client = TRUE;
+}
+
+char *
+mtd_classify_flow_ja3 (const MtdClassifyFlow *flow)
+{
+  if (!flow->has_ja3_client)
+    return NULL;
+  GString *hex = g_string_sized_new (2 * sizeof flow->ja3_client);
+  for (gsize i = 0; i < sizeof flow->ja3_client; i++)
+    g_string_append_printf (hex, "%02x", flow->ja3_client[i]);
+  return g_string_free (hex, FALSE);
 }
 
 void

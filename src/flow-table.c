@@ -3,7 +3,8 @@
  * Flows are found with a key built on the stack (no allocation per packet).  A least-recently-
  * used queue, threaded through the flows themselves, gives the idlest flow in O(1) for idle
  * timeouts and for eviction when the table is full.  A flow that ended on FIN or RST lingers as
- * a small tombstone so that its last ACKs do not start a new, bogus connection.
+ * a tombstone so that its late segments are counted with it; past the tombstone cap, its bare
+ * ACKs, FINs and RSTs still start no connection, since only a SYN or bytes open one.
  */
 #include "flow-private.h"
 
@@ -19,11 +20,13 @@ typedef struct {
 } FlowKey;
 
 struct _MtdFlow {
-  FlowKey key;          /* key.addr[0] is side 0, the first packet's sender */
-  MtdFlowInfo info;
+  MtdFlowInfo info;     /* info.addr[0] and info.port[0] are side 0, the first packet's sender */
   MtdReasmSide sides[2];
   gboolean has_fin[2];
   gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
+  /* Opened by a bare ACK, FIN or RST: not a connection (no analysis, not live) until a segment
+   * with bytes shows it is one that began before the capture. */
+  gboolean is_tentative;
   gpointer state;       /* the analysis layer's, until on_end */
   GList lru_link;       /* embedded: the flow is its own queue node */
   /* Embedded: its nodes in the age queues of its client and server addresses (all four
@@ -299,10 +302,12 @@ sink_for (MtdFlow *flow, guint side)
   return sink;
 }
 
+/* Tentative flows wait in the closing queue too: if nothing with bytes follows within the
+ * linger, they were the tail of a connection already forgotten. */
 static gboolean
 is_closing (const MtdFlow *flow)
 {
-  return flow->is_closed || (flow->has_fin[0] && flow->has_fin[1]);
+  return flow->is_closed || flow->is_tentative || (flow->has_fin[0] && flow->has_fin[1]);
 }
 
 /* Moves a flow to the tail of the queue it belongs in now. */
@@ -320,7 +325,7 @@ touch (MtdFlowTable *table, MtdFlow *flow)
 static void
 end_flow (MtdFlowTable *table, MtdFlow *flow, MtdFlowEndReason reason, gboolean keep_tombstone)
 {
-  if (!flow->is_closed) {
+  if (!flow->is_closed && !flow->is_tentative) {
     for (guint side = 0; side < 2; side++) {
       MtdReasmSink sink = sink_for (flow, side);
       mtd_reasm_side_flush (&flow->sides[side], &sink);
@@ -366,7 +371,7 @@ expire_queue (MtdFlowTable *table, GQueue *queue, gint64 limit_usec, gint64 now_
     if (now_usec - flow->info.last_usec < limit_usec)
       break;
     gboolean has_both_fins = flow->has_fin[0] && flow->has_fin[1];
-    if (!flow->is_closed && !has_both_fins)
+    if (!flow->is_closed && !flow->is_tentative && !has_both_fins)
       table->n_idle_closed++;
     end_flow (table, flow, has_both_fins ? MTD_FLOW_END_FIN : MTD_FLOW_END_IDLE, FALSE);
   }
@@ -388,22 +393,33 @@ evict_idlest (MtdFlowTable *table)
   if (head == NULL)
     return;
   MtdFlow *flow = head->data;
-  if (!flow->is_closed)
+  if (!flow->is_closed && !flow->is_tentative)
     table->n_evicted++;
   end_flow (table, flow, MTD_FLOW_END_EVICTED, FALSE);
 }
 
+/* Makes a flow live: counted, and given its analysis state. */
+static void
+start_analysis (MtdFlowTable *table, MtdFlow *flow)
+{
+  table->n_live++;
+  table->peak_live = MAX (table->peak_live, table->n_live);
+  flow->state = table->callbacks->on_start != NULL
+                    ? table->callbacks->on_start (flow, table->user_data)
+                    : NULL;
+}
+
+/* A new flow, live unless is_tentative. */
 static MtdFlow *
 create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
-             const MtdPacket *packet)
+             const MtdPacket *packet, gboolean is_tentative)
 {
-  while (table->n_live >= table->limits.max_flows || g_hash_table_size (table->flows)
-                                                         >= 2 * (guint64) table->limits.max_flows)
+  while ((!is_tentative && table->n_live >= table->limits.max_flows)
+         || g_hash_table_size (table->flows) >= 2 * (guint64) table->limits.max_flows)
     evict_idlest (table);
   FlowEntry *entry = g_new0 (FlowEntry, 1);
   entry->canonical = *canonical;
   MtdFlow *flow = &entry->flow;
-  flow->key = *key;
   flow->table = table;
   flow->lru_link.data = flow;
   mtd_reasm_side_init (&flow->sides[0]);
@@ -416,14 +432,37 @@ create_flow (MtdFlowTable *table, const FlowKey *key, const FlowKey *canonical,
   info->syn_client_side = -1;
   info->first_frame = packet->frame_number;
   info->first_usec = packet->ts_usec;
+  flow->is_tentative = is_tentative;
   g_hash_table_insert (table->flows, &entry->canonical, entry);
   touch (table, flow);
-  table->n_live++;
-  table->peak_live = MAX (table->peak_live, table->n_live);
-  flow->state = table->callbacks->on_start != NULL
-                    ? table->callbacks->on_start (flow, table->user_data)
-                    : NULL;
+  if (!is_tentative)
+    start_analysis (table, flow);
   return flow;
+}
+
+/* A tentative flow carries bytes: it is a connection that began before the capture. */
+static void
+promote_flow (MtdFlowTable *table, MtdFlow *flow)
+{
+  flow->is_tentative = FALSE;
+  touch (table, flow); /* out of the closing queue first, so that it is not the one evicted */
+  while (table->n_live >= table->limits.max_flows)
+    evict_idlest (table);
+  start_analysis (table, flow);
+  join_ages (table, flow, -1);
+}
+
+/* An ACK from side: the highest one says how far the other side's stream reached. */
+static void
+note_ack (MtdFlow *flow, guint side, const MtdDecodedPacket *decoded)
+{
+  if (!(decoded->tcp_flags & MTD_TCP_ACK))
+    return;
+  MtdReasmSide *peer = &flow->sides[1 - side];
+  if (!peer->has_peer_ack || (gint32) (decoded->ack - peer->max_peer_ack) > 0) {
+    peer->has_peer_ack = TRUE;
+    peer->max_peer_ack = decoded->ack;
+  }
 }
 
 static gboolean
@@ -452,6 +491,12 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
   FlowEntry *entry = g_hash_table_lookup (table->flows, &canonical);
   MtdFlow *flow = entry != NULL ? &entry->flow : NULL;
   gboolean is_syn = (decoded->tcp_flags & (MTD_TCP_SYN | MTD_TCP_ACK)) == MTD_TCP_SYN;
+  /* A connection needs a SYN or bytes.  A bare ACK, FIN or RST of a flow the table does not know
+   * may be the tail of a connection whose tombstone is already forgotten (more of them closed
+   * within the linger than max_closed): it opens only a tentative flow, which becomes a
+   * connection (one that began before the capture) when bytes follow, and is otherwise
+   * forgotten without a report. */
+  gboolean is_opening = (decoded->tcp_flags & MTD_TCP_SYN) || decoded->payload_wire_len > 0;
   if (flow != NULL && flow->is_closed) {
     if (!is_syn) {
       /* A late packet of a finished connection. */
@@ -462,8 +507,13 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     end_flow (table, flow, MTD_FLOW_END_FIN, FALSE);
     flow = NULL;
   }
+  if (flow != NULL && flow->is_tentative && (decoded->tcp_flags & MTD_TCP_SYN)) {
+    /* A new connection on the same ports: what came before it was another's tail. */
+    end_flow (table, flow, MTD_FLOW_END_IDLE, FALSE);
+    flow = NULL;
+  }
   if (flow == NULL) {
-    flow = create_flow (table, &key, &canonical, packet);
+    flow = create_flow (table, &key, &canonical, packet, !is_opening);
     if (!(decoded->tcp_flags & MTD_TCP_SYN))
       mtd_flow_note_anomaly (flow, MTD_ANOMALY_MIDSTREAM_START);
     /* The first packet's sender is side 0: with SYN alone it is the client, with SYN+ACK the
@@ -471,11 +521,14 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     gint client_side = -1;
     if (decoded->tcp_flags & MTD_TCP_SYN)
       client_side = (decoded->tcp_flags & MTD_TCP_ACK) ? 1 : 0;
-    join_ages (table, flow, client_side);
+    if (!flow->is_tentative)
+      join_ages (table, flow, client_side);
+  } else if (flow->is_tentative && is_opening) {
+    promote_flow (table, flow);
   }
 
-  guint side = (memcmp (flow->key.addr[0], decoded->src_addr, addr_len) == 0
-                && flow->key.port[0] == decoded->src_port)
+  guint side = (memcmp (flow->info.addr[0], decoded->src_addr, addr_len) == 0
+                && flow->info.port[0] == decoded->src_port)
                    ? 0
                    : 1;
   MtdFlowInfo *info = &flow->info;
@@ -483,6 +536,10 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
   info->last_usec = packet->ts_usec;
   info->n_packets++;
   touch (table, flow);
+  if (flow->is_tentative) {
+    note_ack (flow, side, decoded);
+    return;
+  }
 
   table->current_packet = packet;
   if (table->callbacks->on_packet != NULL)
@@ -500,13 +557,7 @@ mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded
     }
     data_seq = decoded->seq + 1;
   }
-  if (decoded->tcp_flags & MTD_TCP_ACK) {
-    MtdReasmSide *peer = &flow->sides[1 - side];
-    if (!peer->has_peer_ack || (gint32) (decoded->ack - peer->max_peer_ack) > 0) {
-      peer->has_peer_ack = TRUE;
-      peer->max_peer_ack = decoded->ack;
-    }
-  }
+  note_ack (flow, side, decoded);
   if (decoded->payload_wire_len > 0) {
     if (decoded->payload_len < decoded->payload_wire_len)
       mtd_flow_note_anomaly (flow, MTD_ANOMALY_SNAPLEN_TRUNCATED);
@@ -605,6 +656,12 @@ const MtdFlowInfo *
 mtd_flow_info (const MtdFlow *flow)
 {
   return &flow->info;
+}
+
+MtdAnomalyCounts *
+mtd_flow_anomalies (MtdFlow *flow)
+{
+  return &flow->info.anomalies;
 }
 
 void

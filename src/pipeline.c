@@ -33,19 +33,21 @@ typedef enum {
   APP_HTTP,
 } AppMode;
 
+/* Lives as long as its flow: flags are one-bit fields, and the parsers count their anomalies
+ * in the flow's own counts. */
 typedef struct {
-  guint64 id;
+  guint has_plaintext_before_tls : 1;
+  guint has_irc_prefix : 1;      /* a plaintext line started with ':' (an IRC message prefix) */
+  guint is_handshake_reported : 1;
+  guint8 mode;                   /* AppMode */
+  gint8 http_client_side;
   guint input_index;
+  guint64 id;
   MtdClassifyFlow classify;
-  AppMode mode;
-  MtdAnomalyCounts anomalies;  /* the parsers' */
-  MtdTls *tls;                 /* owned, created on first need */
-  MtdHttp *http;               /* owned, created on first need */
-  gint http_client_side;
-  gboolean has_plaintext_before_tls;
-  gboolean has_irc_prefix;       /* a plaintext line started with ':' (an IRC message prefix) */
+  MtdAnomalyCounts *anomalies;   /* borrowed: the flow's, where the parsers count theirs */
+  MtdTls *tls;                   /* owned, created on first need */
+  MtdHttp *http;                 /* owned, created on first need */
   const char *starttls_protocol; /* static */
-  gboolean is_handshake_reported;
   MtdPipeline *pipeline;         /* borrowed: for the plaintext sink */
   gpointer caller_data;          /* the caller's (on_flow_start), handed back at on_flow_end */
 } FlowState;
@@ -88,6 +90,7 @@ on_flow_start (MtdFlow *flow, gpointer user_data)
   state->id = ++pipeline->next_connection_id;
   state->input_index = pipeline->input_index;
   state->http_client_side = -1;
+  state->anomalies = mtd_flow_anomalies (flow);
   mtd_classify_flow_init (&state->classify);
   if (pipeline->callbacks->on_flow_start != NULL)
     state->caller_data = pipeline->callbacks->on_flow_start (state->id, pipeline->user_data);
@@ -140,7 +143,7 @@ starttls_command (const guint8 *data, gsize len)
 static MtdHttp *
 new_http (MtdPipeline *pipeline, FlowState *state)
 {
-  MtdHttp *http = mtd_http_new (&state->anomalies, pipeline->options.max_http_exchanges);
+  MtdHttp *http = mtd_http_new (state->anomalies, pipeline->options.max_http_exchanges);
   mtd_http_keep_headers (http, (const char *const *) pipeline->kept_header_names->pdata);
   return http;
 }
@@ -169,7 +172,7 @@ ensure_tls (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state)
 {
   if (state->tls == NULL) {
     state->tls = mtd_tls_new (&pipeline->options.tls_limits, pipeline->cert_cache,
-                              &state->anomalies);
+                              state->anomalies);
     mtd_tls_set_midstream (state->tls, mtd_flow_info (flow)->syn_client_side < 0);
     if (pipeline->options.keylog != NULL) {
       state->pipeline = pipeline;
@@ -340,16 +343,11 @@ build_connection (MtdPipeline *pipeline, MtdFlow *flow, FlowState *state, const 
   connection->n_payload_bytes[1] = info->n_payload_bytes[1 - client];
   connection->end_reason = end_reason;
   connection->is_incomplete = info->is_incomplete;
-  for (guint i = 0; i < MTD_ANOMALY_COUNT; i++) {
-    guint64 total = (guint64) info->anomalies.counts[i] + state->anomalies.counts[i];
-    connection->anomalies.counts[i] = (guint32) MIN (total, G_MAXUINT32);
-  }
-  if (state->anomalies.counts[MTD_ANOMALY_TLS_LOST_SYNC] > 0)
+  connection->anomalies = info->anomalies; /* the flow's and its parsers' */
+  if (info->anomalies.counts[MTD_ANOMALY_TLS_LOST_SYNC] > 0)
     connection->is_incomplete = TRUE;
-  if (state->classify.protocol_name[0] != '\0')
-    connection->ndpi_protocol = g_strdup (state->classify.protocol_name);
-  if (state->classify.ja3_client[0] != '\0')
-    connection->ja3_client = g_strdup (state->classify.ja3_client);
+  connection->ndpi_protocol = g_strdup (state->classify.protocol_name);
+  connection->ja3_client = mtd_classify_flow_ja3 (&state->classify);
 
   if (state->tls != NULL && mtd_tls_has_seen_tls (state->tls)) {
     connection->app_protocol = MTD_APP_TLS;

@@ -87,6 +87,13 @@ static const guint8 hello_retry_request_random[32] = {
   0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 };
 
+/* Codes from a hello or a CertificateRequest (signature schemes, certificate types), kept as
+ * numbers and named only when the facts are concluded: two bytes an entry instead of a string. */
+typedef struct {
+  guint16 *codes; /* owned, NULL when empty */
+  guint n_codes;
+} CodeList;
+
 /* 16 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side. */
 typedef struct {
   guint64 frame;
@@ -94,126 +101,134 @@ typedef struct {
   guint8 type;
 } RecordNote;
 
+/* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
+ * small counts are small integers. */
 typedef struct {
   /* Stream framing */
-  gboolean is_tls;        /* a TLS start was seen on this side */
-  gboolean is_lost;       /* framing lost after a gap; resynchronise at a record boundary */
+  guint is_tls : 1;              /* a TLS start was seen on this side */
+  guint is_lost : 1;             /* framing lost after a gap; resynchronise at a record boundary */
+  guint is_record_encrypted : 1;
+  guint is_sslv2_record : 1;
+  guint is_quiet : 1;
+  /* What this side sent */
+  guint is_encrypting : 1;       /* its records are encrypted from here on */
+  guint has_ccs : 1;
+  guint has_encrypted_handshake : 1; /* TLS 1.2: its Finished, after ChangeCipherSpec */
+  guint has_application_data : 1;
+  guint has_client_hello : 1;
+  guint has_server_hello : 1;
+  guint has_hello_retry : 1;
+  guint has_certificate : 1;
+  guint is_certificate_empty : 1;
+  guint is_certificate_malformed : 1;
+  guint has_certificate_request : 1;
+  guint has_server_hello_done : 1;
+  guint has_certificate_verify : 1;
+  guint has_client_key_exchange : 1;
+  guint has_late_ccs : 1;        /* a ChangeCipherSpec after its first Finished */
+  /* Decryption (only with a key log) */
+  guint has_application_keys : 1; /* TLS 1.3: the cipher uses the application traffic secret */
+  guint has_finished : 1;        /* its Finished was read (TLS 1.3 keys change after it) */
+  guint has_decrypted_handshake : 1;
+  guint has_decrypted_finished : 1;
+  guint is_key_update_pending : 1; /* a decrypted KeyUpdate: new keys after this record */
+  guint is_record_decrypted : 1; /* the record just finished was read with the key log */
+
+  /* Stream framing */
   guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
-  guint n_probe;
+  guint8 n_probe;
   guint8 header[RECORD_HEADER_LEN];
-  guint header_len;
+  guint8 header_len;
   guint8 record_type;
-  gsize record_len;
-  gsize record_remaining;
-  gboolean is_record_encrypted;
-  gboolean is_sslv2_record;
   guint8 alert_bytes[2];
-  guint n_alert_bytes;
-  GByteArray *message_buffer; /* handshake message assembly; NULL once the side is quiet */
-  gsize n_skip_message;       /* bytes left of a message too large to buffer */
-  gboolean is_quiet;
+  guint8 n_alert_bytes;
+  guint32 record_len;            /* a record header's 16 bits, or SSLv2's 15 */
+  guint32 record_remaining;
+  guint32 n_skip_message;        /* bytes left of a message too large to buffer (24-bit length) */
+  GByteArray *message_buffer;    /* a handshake message cut by a record or segment boundary;
+                                  * NULL when none is pending */
 
   /* What this side sent */
-  gboolean is_encrypting;     /* its records are encrypted from here on */
-  gboolean has_ccs;
-  gboolean has_encrypted_handshake; /* TLS 1.2: its Finished, after ChangeCipherSpec */
-  guint64 first_encrypted_handshake_frame;
   guint n_handshake_after_finished;
+  guint64 first_encrypted_handshake_frame;
   guint64 renegotiation_frame;
-  gboolean has_application_data;
-  gboolean has_client_hello;
   guint64 client_hello_frame;
-  gboolean has_server_hello;
   guint64 server_hello_frame;
-  gboolean has_hello_retry;
-  gboolean has_certificate;
   guint64 certificate_frame;
-  gboolean is_certificate_empty;
-  gboolean is_certificate_malformed;
-  GPtrArray *chain;           /* MtdCert refs */
-  gboolean has_certificate_request;
+  GPtrArray *chain;              /* MtdCert refs, NULL until the first certificate */
   guint64 certificate_request_frame;
-  gboolean has_server_hello_done;
   guint64 server_hello_done_frame;
-  gboolean has_certificate_verify;
   guint64 certificate_verify_frame;
-  gboolean has_client_key_exchange;
   guint64 client_key_exchange_frame;
   /* Decryption (only with a key log) */
-  MtdRecordCipher *cipher;    /* this side's read state, NULL when not decrypting */
-  gboolean has_application_keys; /* TLS 1.3: the cipher uses the application traffic secret */
-  GByteArray *record_buffer;  /* the encrypted record being gathered */
-  GByteArray *plain_buffer;   /* its plaintext, reused record after record */
+  MtdRecordCipher *cipher;       /* this side's read state, NULL when not decrypting */
+  GByteArray *record_buffer;     /* the encrypted record being gathered */
+  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
   guint16 record_version;
-  gboolean has_finished;      /* its Finished was read (TLS 1.3 keys change after it) */
-  gboolean has_decrypted_handshake;
-  gboolean has_decrypted_finished;
+  guint8 n_notes;
+  guint8 n_late_alerts;
+  guint8 n_late_handshake;
   RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
-  guint n_notes;
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
-  guint n_late_alerts;
   guint64 first_encrypted_record_frame;
-  gboolean is_key_update_pending; /* a decrypted KeyUpdate: new keys after this record */
-  gboolean is_record_decrypted;   /* the record just finished was read with the key log */
   /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
-  guint n_late_handshake;
-  gboolean has_late_ccs;      /* a ChangeCipherSpec after its first Finished */
-  guint n_late_ccs;           /* all of them: one per renegotiation the side completed */
-  guint n_late_before_ccs;    /* late handshake records before that ChangeCipherSpec */
+  guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
+  guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
 
 struct _MtdTls {
-  MtdTlsLimits limits;
-  MtdCertCache *cache;          /* borrowed */
-  MtdAnomalyCounts *anomalies;  /* borrowed */
-  TlsSide sides[2];
-  gint client_side;             /* from the hello messages, -1 unknown */
+  guint is_sslv2_client_hello : 1;
+  guint has_cipher_suite : 1;
+  guint has_psk : 1;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
+  guint has_early_data_offer : 1;
+  guint has_pha_offer : 1;
+  guint is_session_resumed : 1;  /* TLS 1.2 session id echoed */
+  guint has_fatal_alert : 1;
+  guint is_midstream : 1;        /* the flow started before the capture: any record may start */
+  guint has_client_random : 1;
+  guint has_server_random : 1;
+  guint is_decrypting_message : 1; /* the bytes being parsed came out of a decrypted record */
+  guint is_encrypt_then_mac : 1; /* the ServerHello accepted encrypt_then_mac (RFC 7366 §2) */
+  guint has_post_handshake_request : 1;
+  guint is_renegotiating : 1;    /* the last late_auths entry is a renegotiation still going on */
+  guint has_late_client_hello : 1; /* ... whose ClientHello was seen */
+  gint client_side;              /* from the hello messages, -1 unknown */
   guint16 client_legacy_version;
   guint16 client_max_version;
-  gboolean is_sslv2_client_hello;
-  guint16 server_version;       /* negotiated */
+  guint16 server_version;        /* negotiated */
   guint16 partial_server_version; /* legacy_version of a ServerHello cut short */
   guint16 cipher_suite;
-  gboolean has_cipher_suite;
-  gboolean has_psk;             /* TLS 1.3 ServerHello pre_shared_key: resumption */
-  gboolean has_early_data_offer;
-  gboolean has_pha_offer;
-  gboolean is_session_resumed;  /* TLS 1.2 session id echoed */
+  guint8 client_session_id_len;
+  MtdTlsLimits limits;
+  MtdCertCache *cache;           /* borrowed */
+  MtdAnomalyCounts *anomalies;   /* borrowed */
+  TlsSide sides[2];
   guint8 client_session_id[32];
-  gsize client_session_id_len;
   char *sni;
-  GPtrArray *alpn_offered;
-  GPtrArray *client_signature_algorithms;
+  /* Lists are NULL until their first item: most flows never fill most of them. */
+  GPtrArray *alpn_offered;       /* char*, owned */
+  CodeList client_signature_algorithms;
   char *alpn;
-  GPtrArray *acceptable_cas;
-  GPtrArray *cert_types;
-  GPtrArray *cr_signature_algorithms;
-  GArray *alerts;               /* MtdTlsAlert, is_from_client holds the side until conclude */
-  gboolean has_fatal_alert;
-  gboolean is_midstream;        /* the flow started before the capture: any record may start */
+  GPtrArray *acceptable_cas;     /* char*, owned */
+  CodeList cert_types;
+  CodeList cr_signature_algorithms;
+  GArray *alerts;                /* MtdTlsAlert, is_from_client holds the side until conclude */
   /* frame of the packet being fed */
   guint64 current_frame;
   /* Decryption */
-  const MtdKeyLog *keylog;      /* borrowed, NULL without one */
+  const MtdKeyLog *keylog;       /* borrowed, NULL without one */
   MtdTlsPlaintextSink plaintext_sink; /* borrowed */
   gpointer plaintext_sink_data;
   guint8 client_random[32];
-  gboolean has_client_random;
   guint8 server_random[32];
-  gboolean has_server_random;
-  gboolean is_decrypting_message; /* the bytes being parsed came out of a decrypted record */
-  gboolean is_encrypt_then_mac; /* the ServerHello accepted encrypt_then_mac (RFC 7366 §2) */
   MtdDecryptStatus decrypt_status;
   guint64 n_records_decrypted;
   guint64 decrypt_failure_frame;
-  gboolean has_post_handshake_request;
   guint64 post_handshake_request_frame;
   /* Certificates asked for after the first handshake, read with a key log */
-  GArray *late_auths;           /* MtdLateAuth, NULL until the first */
-  gboolean is_renegotiating;    /* the last late_auths entry is a renegotiation still going on */
-  gboolean has_late_client_hello; /* ... whose ClientHello was seen */
-  GArray *key_updates;          /* MtdKeyUpdate, NULL until the first */
+  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
+  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
   guint n_key_updates;
 };
 
@@ -229,7 +244,13 @@ static void
 side_init (TlsSide *side)
 {
   memset (side, 0, sizeof *side);
-  side->chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
+}
+
+static void
+code_list_clear (CodeList *list)
+{
+  g_clear_pointer (&list->codes, g_free);
+  list->n_codes = 0;
 }
 
 static void
@@ -242,7 +263,8 @@ side_clear (TlsSide *side)
     g_byte_array_unref (side->record_buffer);
   if (side->plain_buffer != NULL)
     g_byte_array_unref (side->plain_buffer);
-  g_ptr_array_unref (side->chain);
+  if (side->chain != NULL)
+    g_ptr_array_unref (side->chain);
 }
 
 MtdTls *
@@ -255,12 +277,6 @@ mtd_tls_new (const MtdTlsLimits *limits, MtdCertCache *cache, MtdAnomalyCounts *
   side_init (&tls->sides[0]);
   side_init (&tls->sides[1]);
   tls->client_side = -1;
-  tls->alpn_offered = g_ptr_array_new_with_free_func (g_free);
-  tls->client_signature_algorithms = g_ptr_array_new_with_free_func (g_free);
-  tls->acceptable_cas = g_ptr_array_new_with_free_func (g_free);
-  tls->cert_types = g_ptr_array_new_with_free_func (g_free);
-  tls->cr_signature_algorithms = g_ptr_array_new_with_free_func (g_free);
-  tls->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
   return tls;
 }
 
@@ -272,17 +288,20 @@ mtd_tls_free (MtdTls *tls)
   side_clear (&tls->sides[0]);
   side_clear (&tls->sides[1]);
   g_free (tls->sni);
-  g_ptr_array_unref (tls->alpn_offered);
-  g_ptr_array_unref (tls->client_signature_algorithms);
+  if (tls->alpn_offered != NULL)
+    g_ptr_array_unref (tls->alpn_offered);
+  code_list_clear (&tls->client_signature_algorithms);
   g_free (tls->alpn);
-  g_ptr_array_unref (tls->acceptable_cas);
-  g_ptr_array_unref (tls->cert_types);
-  g_ptr_array_unref (tls->cr_signature_algorithms);
+  if (tls->acceptable_cas != NULL)
+    g_ptr_array_unref (tls->acceptable_cas);
+  code_list_clear (&tls->cert_types);
+  code_list_clear (&tls->cr_signature_algorithms);
   if (tls->late_auths != NULL)
     g_array_unref (tls->late_auths);
   if (tls->key_updates != NULL)
     g_array_unref (tls->key_updates);
-  g_array_unref (tls->alerts);
+  if (tls->alerts != NULL)
+    g_array_unref (tls->alerts);
   g_free (tls);
 }
 
@@ -350,6 +369,8 @@ static void
 add_alert (MtdTls *tls, guint side_index, gboolean is_encrypted, guint8 level,
            guint8 description)
 {
+  if (tls->alerts == NULL)
+    tls->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
   if (tls->alerts->len >= tls->limits.max_list_items) {
     note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
     return;
@@ -562,7 +583,9 @@ parse_alpn_list (MtdTls *tls, MtdCursor *body, gboolean is_server)
     if (is_server) {
       g_free (tls->alpn);
       tls->alpn = text;
-    } else if (tls->alpn_offered->len < tls->limits.max_list_items) {
+    } else if (tls->alpn_offered == NULL || tls->alpn_offered->len < tls->limits.max_list_items) {
+      if (tls->alpn_offered == NULL)
+        tls->alpn_offered = g_ptr_array_new_with_free_func (g_free);
       g_ptr_array_add (tls->alpn_offered, text);
     } else {
       g_free (text);
@@ -592,22 +615,40 @@ parse_encrypted_extensions (MtdTls *tls, MtdCursor *body)
   return mtd_cursor_is_done (&extensions);
 }
 
+/* Appends codes of code_size bytes (1 or 2) from list to codes, up to the list cap; the array
+ * grows once per call, by exactly what is kept. */
+static void
+code_list_read (MtdTls *tls, CodeList *codes, MtdCursor *list, gsize code_size)
+{
+  gsize n_offered = mtd_cursor_remaining (list) / code_size;
+  gsize n_room = tls->limits.max_list_items > codes->n_codes
+                     ? tls->limits.max_list_items - codes->n_codes
+                     : 0;
+  gsize n_keep = MIN (n_offered, n_room);
+  if (n_keep < n_offered)
+    note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
+  if (n_keep == 0)
+    return;
+  codes->codes = g_renew (guint16, codes->codes, codes->n_codes + n_keep);
+  for (gsize i = 0; i < n_keep; i++) {
+    guint8 byte = 0;
+    guint16 code = 0;
+    gboolean is_read = code_size == 1 ? mtd_cursor_read_u8 (list, &byte)
+                                      : mtd_cursor_read_u16 (list, &code);
+    if (!is_read)
+      break;
+    codes->codes[codes->n_codes++] = code_size == 1 ? byte : code;
+  }
+}
+
 /* RFC 8446 §4.2.3: supported_signature_algorithms<2..2^16-2> of SignatureScheme. */
 static gboolean
-parse_signature_algorithms (MtdTls *tls, MtdCursor *body, GPtrArray *names)
+parse_signature_algorithms (MtdTls *tls, MtdCursor *body, CodeList *schemes)
 {
   MtdCursor list;
   if (!mtd_cursor_read_prefixed16 (body, &list) || (mtd_cursor_remaining (&list) & 1))
     return FALSE;
-  char buf[32];
-  guint16 scheme = 0;
-  while (mtd_cursor_read_u16 (&list, &scheme)) {
-    if (names->len >= tls->limits.max_list_items) {
-      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
-      break;
-    }
-    g_ptr_array_add (names, g_strdup (mtd_tls_signature_scheme_name (scheme, buf, sizeof buf)));
-  }
+  code_list_read (tls, schemes, &list, 2);
   return TRUE;
 }
 
@@ -677,7 +718,7 @@ parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
       break;
     }
     case EXT_SIGNATURE_ALGORITHMS:
-      if (!parse_signature_algorithms (tls, &data, tls->client_signature_algorithms))
+      if (!parse_signature_algorithms (tls, &data, &tls->client_signature_algorithms))
         note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
       break;
     case EXT_POST_HANDSHAKE_AUTH:
@@ -759,6 +800,8 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
 static void
 add_cert (MtdTls *tls, TlsSide *side, const guint8 *der, gsize der_len)
 {
+  if (side->chain == NULL)
+    side->chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
   if (side->chain->len >= tls->limits.max_certificates) {
     note (tls, MTD_ANOMALY_TLS_TOO_MANY_CERTS);
     return;
@@ -821,23 +864,30 @@ parse_certificate_tls13 (MtdTls *tls, TlsSide *side, MtdCursor body, guint *n_ce
   return mtd_cursor_is_done (&list);
 }
 
+static void
+clear_chain (TlsSide *side)
+{
+  if (side->chain != NULL)
+    g_ptr_array_set_size (side->chain, 0);
+}
+
 /* Replaces the side's chain with the Certificate message's; FALSE (and no chain) when its
  * lengths do not add up. */
 static gboolean
 read_certificate (MtdTls *tls, TlsSide *side, MtdCursor *body, guint *n_certs)
 {
-  g_ptr_array_set_size (side->chain, 0);
+  clear_chain (side);
   *n_certs = 0;
   gboolean is_parsed = tls->server_version == VERSION_TLS13
                            ? parse_certificate_tls13 (tls, side, *body, n_certs)
                            : parse_certificate_tls12 (tls, side, *body, n_certs);
   if (!is_parsed && tls->server_version == 0) {
     /* The version is unknown (the ServerHello is not in the capture): try the other layout. */
-    g_ptr_array_set_size (side->chain, 0);
+    clear_chain (side);
     is_parsed = parse_certificate_tls13 (tls, side, *body, n_certs);
   }
   if (!is_parsed)
-    g_ptr_array_set_size (side->chain, 0);
+    clear_chain (side);
   return is_parsed;
 }
 
@@ -864,6 +914,8 @@ keep_authorities (MtdTls *tls, MtdCursor authorities)
     MtdCursor name;
     if (!mtd_cursor_read_prefixed16 (&authorities, &name))
       break;
+    if (tls->acceptable_cas == NULL)
+      tls->acceptable_cas = g_ptr_array_new_with_free_func (g_free);
     if (tls->acceptable_cas->len >= tls->limits.max_list_items) {
       note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
       break;
@@ -899,24 +951,8 @@ parse_certificate_request_fields (MtdTls *tls, MtdCursor body, gboolean has_sign
   if (!mtd_cursor_is_done (&check) || (mtd_cursor_remaining (&algorithms) & 1))
     return FALSE;
 
-  char buf[32];
-  guint8 type = 0;
-  while (mtd_cursor_read_u8 (&types, &type)) {
-    if (tls->cert_types->len >= tls->limits.max_list_items) {
-      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
-      break;
-    }
-    g_ptr_array_add (tls->cert_types, g_strdup (mtd_tls_cert_type_name (type, buf, sizeof buf)));
-  }
-  guint16 scheme = 0;
-  while (mtd_cursor_read_u16 (&algorithms, &scheme)) {
-    if (tls->cr_signature_algorithms->len >= tls->limits.max_list_items) {
-      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
-      break;
-    }
-    g_ptr_array_add (tls->cr_signature_algorithms,
-                     g_strdup (mtd_tls_signature_scheme_name (scheme, buf, sizeof buf)));
-  }
+  code_list_read (tls, &tls->cert_types, &types, 1);
+  code_list_read (tls, &tls->cr_signature_algorithms, &algorithms, 2);
   keep_authorities (tls, authorities);
   return TRUE;
 }
@@ -937,7 +973,7 @@ parse_certificate_request_tls13 (MtdTls *tls, MtdCursor body)
         || !mtd_cursor_read_prefixed16 (&extensions, &data))
       return FALSE;
     if (type == EXT_SIGNATURE_ALGORITHMS) {
-      if (!parse_signature_algorithms (tls, &data, tls->cr_signature_algorithms))
+      if (!parse_signature_algorithms (tls, &data, &tls->cr_signature_algorithms))
         return FALSE;
     } else if (type == EXT_CERTIFICATE_AUTHORITIES) {
       MtdCursor authorities;
@@ -959,9 +995,10 @@ parse_certificate_request_tls13 (MtdTls *tls, MtdCursor body)
 static gboolean
 read_certificate_request (MtdTls *tls, MtdCursor *body)
 {
-  g_ptr_array_set_size (tls->cert_types, 0);
-  g_ptr_array_set_size (tls->cr_signature_algorithms, 0);
-  g_ptr_array_set_size (tls->acceptable_cas, 0);
+  code_list_clear (&tls->cert_types);
+  code_list_clear (&tls->cr_signature_algorithms);
+  if (tls->acceptable_cas != NULL)
+    g_ptr_array_set_size (tls->acceptable_cas, 0);
   if (tls->server_version == VERSION_TLS13)
     return parse_certificate_request_tls13 (tls, *body);
   gboolean has_algorithms = tls->server_version == 0 || tls->server_version >= VERSION_TLS12;
@@ -1227,15 +1264,16 @@ handle_message (MtdTls *tls, guint side_index, guint8 type, MtdCursor body)
     note (tls, MTD_ANOMALY_TLS_BAD_HANDSHAKE);
 }
 
-/* Cuts complete messages off the front of the side's buffer. */
-static void
-drain_messages (MtdTls *tls, guint side_index)
+/* Parses the complete messages at the front of data (len bytes); returns how many bytes they
+ * took.  A message too large to buffer is skipped: all of data counts as taken, and
+ * n_skip_message says how much of it is still to come. */
+static gsize
+parse_messages (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
 {
   TlsSide *side = &tls->sides[side_index];
-  GByteArray *buffer = side->message_buffer;
   gsize consumed = 0;
   for (;;) {
-    MtdCursor cursor = mtd_cursor_init (buffer->data + consumed, buffer->len - consumed);
+    MtdCursor cursor = mtd_cursor_init (data + consumed, len - consumed);
     guint8 type = 0;
     guint32 body_len = 0;
     if (!mtd_cursor_read_u8 (&cursor, &type) || !mtd_cursor_read_u24 (&cursor, &body_len))
@@ -1256,7 +1294,7 @@ drain_messages (MtdTls *tls, guint side_index)
         continue;
       }
       side->n_skip_message = body_len - available;
-      consumed = buffer->len;
+      consumed = len;
       break;
     }
     MtdCursor body;
@@ -1265,8 +1303,7 @@ drain_messages (MtdTls *tls, guint side_index)
     handle_message (tls, side_index, type, body);
     consumed += 4 + body_len;
   }
-  if (consumed > 0)
-    g_byte_array_remove_range (buffer, 0, (guint) consumed);
+  return consumed;
 }
 
 static void
@@ -1281,10 +1318,28 @@ feed_handshake_bytes (MtdTls *tls, guint side_index, const guint8 *data, gsize l
     if (len == 0)
       return;
   }
-  if (side->message_buffer == NULL)
-    side->message_buffer = g_byte_array_new ();
-  g_byte_array_append (side->message_buffer, data, (guint) len);
-  drain_messages (tls, side_index);
+  if (side->message_buffer == NULL) {
+    /* Most messages arrive whole: they are read where they lie, and only a message cut by a
+     * record or segment boundary is copied, until its end arrives. */
+    gsize consumed = parse_messages (tls, side_index, data, len);
+    if (consumed < len && !side->is_quiet) {
+      side->message_buffer = g_byte_array_new ();
+      g_byte_array_append (side->message_buffer, data + consumed, (guint) (len - consumed));
+    }
+    return;
+  }
+  GByteArray *buffer = side->message_buffer;
+  g_byte_array_append (buffer, data, (guint) len);
+  gsize consumed = parse_messages (tls, side_index, buffer->data, buffer->len);
+  if (side->message_buffer != buffer)
+    return; /* the side went quiet and let it go */
+  if (consumed < buffer->len) {
+    g_byte_array_remove_range (buffer, 0, (guint) consumed);
+    return;
+  }
+  /* Nothing pending: a flow between handshake messages holds no buffer. */
+  g_byte_array_unref (buffer);
+  side->message_buffer = NULL;
 }
 
 /* ---- Records ------------------------------------------------------------------------------- */
@@ -1609,7 +1664,8 @@ feed_stream (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
   }
   while (!mtd_cursor_is_empty (&stream)) {
     if (side->header_len < RECORD_HEADER_LEN) {
-      gsize n_take = MIN (RECORD_HEADER_LEN - side->header_len, mtd_cursor_remaining (&stream));
+      gsize n_take = MIN ((gsize) (RECORD_HEADER_LEN - side->header_len),
+                          mtd_cursor_remaining (&stream));
       if (!mtd_cursor_copy_bytes (&stream, side->header + side->header_len, n_take))
         return;
       side->header_len += (guint) n_take;
@@ -1737,15 +1793,14 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
   side->header_len = 0;
   side->record_remaining = 0;
   side->n_skip_message = 0;
-  if (side->message_buffer != NULL)
-    g_byte_array_set_size (side->message_buffer, 0);
+  g_clear_pointer (&side->message_buffer, g_byte_array_unref);
   note (tls, MTD_ANOMALY_TLS_LOST_SYNC);
 }
 
 void
 mtd_tls_set_midstream (MtdTls *tls, gboolean is_midstream)
 {
-  tls->is_midstream = is_midstream;
+  tls->is_midstream = is_midstream != FALSE;
 }
 
 gint
@@ -1776,20 +1831,40 @@ mtd_tls_is_side_quiet (const MtdTls *tls, guint side_index)
 
 /* ---- Conclusions --------------------------------------------------------------------------- */
 
+/* strings may be NULL (empty); the copy never is. */
 static GPtrArray *
 copy_strings (const GPtrArray *strings)
 {
-  GPtrArray *copy = g_ptr_array_new_full (strings->len, g_free);
-  for (guint i = 0; i < strings->len; i++)
+  guint n_strings = strings != NULL ? strings->len : 0;
+  GPtrArray *copy = g_ptr_array_new_full (n_strings, g_free);
+  for (guint i = 0; i < n_strings; i++)
     g_ptr_array_add (copy, g_strdup (g_ptr_array_index (strings, i)));
   return copy;
 }
 
+/* The names of the codes: signature schemes, or certificate types when is_cert_type. */
+static GPtrArray *
+name_codes (const CodeList *codes, gboolean is_cert_type)
+{
+  GPtrArray *names = g_ptr_array_new_full (codes->n_codes, g_free);
+  char buf[32];
+  for (guint i = 0; i < codes->n_codes; i++)
+    g_ptr_array_add (names,
+                     g_strdup (is_cert_type
+                                   ? mtd_tls_cert_type_name ((guint8) codes->codes[i], buf,
+                                                             sizeof buf)
+                                   : mtd_tls_signature_scheme_name (codes->codes[i], buf,
+                                                                    sizeof buf)));
+  return names;
+}
+
+/* chain may be NULL (empty); the copy never is. */
 static GPtrArray *
 copy_chain (const GPtrArray *chain)
 {
-  GPtrArray *copy = g_ptr_array_new_full (chain->len, (GDestroyNotify) mtd_cert_unref);
-  for (guint i = 0; i < chain->len; i++)
+  guint n_certs = chain != NULL ? chain->len : 0;
+  GPtrArray *copy = g_ptr_array_new_full (n_certs, (GDestroyNotify) mtd_cert_unref);
+  for (guint i = 0; i < n_certs; i++)
     g_ptr_array_add (copy, mtd_cert_ref (g_ptr_array_index (chain, i)));
   return copy;
 }
@@ -1876,7 +1951,7 @@ conclude_clear (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
                                 : "the client's side of the handshake is not in the capture");
   }
   /* SSL 3.0 clients may answer with a no_certificate alert instead (RFC 6101 §5.4.2). */
-  for (guint i = 0; i < tls->alerts->len; i++) {
+  for (guint i = 0; tls->alerts != NULL && i < tls->alerts->len; i++) {
     const MtdTlsAlert *alert = &g_array_index (tls->alerts, MtdTlsAlert, i);
     if (!alert->is_encrypted && alert->description == 41 && presented->value != MTD_PRESENTED_YES
         && &tls->sides[(guint) alert->is_from_client] == client) {
@@ -2258,7 +2333,7 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   facts->is_sslv2_client_hello = tls->is_sslv2_client_hello;
   facts->sni = g_strdup (tls->sni);
   facts->alpn_offered = copy_strings (tls->alpn_offered);
-  facts->client_signature_algorithms = copy_strings (tls->client_signature_algorithms);
+  facts->client_signature_algorithms = name_codes (&tls->client_signature_algorithms, FALSE);
   facts->alpn = g_strdup (tls->alpn);
   facts->cipher_suite = tls->cipher_suite;
   facts->has_cipher_suite = tls->has_cipher_suite && server->has_server_hello;
@@ -2271,14 +2346,14 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   facts->client_hello_frame = client->client_hello_frame;
   facts->server_hello_frame = server->server_hello_frame;
   facts->acceptable_cas = copy_strings (tls->acceptable_cas);
-  facts->cert_types = copy_strings (tls->cert_types);
-  facts->signature_algorithms_requested = copy_strings (tls->cr_signature_algorithms);
+  facts->cert_types = name_codes (&tls->cert_types, TRUE);
+  facts->signature_algorithms_requested = name_codes (&tls->cr_signature_algorithms, FALSE);
   facts->client_chain = copy_chain (client->chain);
   facts->server_chain = copy_chain (server->chain);
   facts->has_client_certificate_verify = client->has_certificate_verify;
   facts->client_certificate_verify_frame = client->certificate_verify_frame;
   facts->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
-  for (guint i = 0; i < tls->alerts->len; i++) {
+  for (guint i = 0; tls->alerts != NULL && i < tls->alerts->len; i++) {
     MtdTlsAlert alert = g_array_index (tls->alerts, MtdTlsAlert, i);
     /* In TLS 1.3 encrypted alerts ride in application_data records and are inferred below. */
     alert.is_from_client = (guint) alert.is_from_client == client_index;

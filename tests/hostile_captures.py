@@ -15,7 +15,11 @@ is known by construction:
                      (a renegotiation every time, as record types show it);
 - many-extensions:   a ClientHello with 5,000 extensions;
 - huge-header:       an HTTP/1.1 request with a 1 MB header field;
-- lying-records:     a pcap whose record headers claim more bytes than the file holds.
+- lying-records:     a pcap whose record headers claim more bytes than the file holds;
+- late-acks:         20,000 connections that each open (SYN, SYN+ACK, ACK) and close (FIN+ACK
+                     both ways) within a second, then the last ACK of each, then a duplicate of
+                     it: more closed connections than the tombstones kept (16,384) whose late
+                     packets all arrive within the linger.
 """
 import os
 import struct
@@ -254,6 +258,37 @@ def lying_records(path):
         f.write(data)
 
 
+def late_acks(path, n=20_000):
+    """Each connection i: client 10.x.y.z:(1024 + i % 60000) to 10.250.0.1:443, ISNs 1000 and
+    5000; one microsecond between packets, so everything lies within the tombstone linger."""
+    w = Writer(path)
+    usec = w.usec
+
+    def put(frame):
+        nonlocal usec
+        usec += 1
+        w.file.write(struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(frame),
+                                 len(frame)))
+        w.file.write(frame)
+
+    def ends(i):
+        return ("10.%d.%d.%d" % (1 + (i >> 16) % 200, (i >> 8) & 0xFF, i & 0xFF), "10.250.0.1",
+                1024 + (i % 60000), 443)
+
+    for i in range(n):
+        client, server, cport, sport = ends(i)
+        put(packet(client, server, cport, sport, 1000, 0, SYN))
+        put(packet(server, client, sport, cport, 5000, 1001, SYN | ACK))
+        put(packet(client, server, cport, sport, 1001, 5001, ACK))
+        put(packet(client, server, cport, sport, 1001, 5001, FIN | ACK))
+        put(packet(server, client, sport, cport, 5001, 1002, FIN | ACK))
+    for _ in range(2):
+        for i in range(n):
+            client, server, cport, sport = ends(i)
+            put(packet(client, server, cport, sport, 1002, 5002, ACK))
+    w.close()
+
+
 CAPTURES = {
     "syn-flood": syn_flood,
     "huge-length": huge_length,
@@ -263,6 +298,7 @@ CAPTURES = {
     "many-extensions": many_extensions,
     "huge-header": huge_header,
     "lying-records": lying_records,
+    "late-acks": late_acks,
 }
 
 

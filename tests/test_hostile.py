@@ -151,6 +151,21 @@ def main():
         tap.eq(len((report or {}).get("connections") or []), 1,
                "lying-records: the connection before the lie is reported")
 
+        # More connections closed within the linger than tombstones kept: the late ACKs of those
+        # forgotten open no connection of their own (each one used to count a bogus one).
+        report, _, _ = analyse(tap, binary, paths["late-acks"])
+        connections = (report or {}).get("connections") or []
+        tap.eq(len(connections), 20_000, "late-acks: 20,000 connections, as many as were made")
+        tap.eq(((report or {}).get("summary") or {}).get("connections"), 20_000,
+               "late-acks: summary.connections = 20,000")
+        made = {(1024 + (i % 60000), 443) for i in range(20_000)}
+        seen = {((c.get("client") or {}).get("port"), (c.get("server") or {}).get("port"))
+                for c in connections}
+        tap.eq(len(seen & made), 20_000, "late-acks: each connection made, client and server "
+               "from its SYN")
+        tap.eq(sorted({c.get("end_reason") for c in connections}), ["fin"],
+               "late-acks: every connection ended with its FINs")
+
     tap.finish()
 
 
