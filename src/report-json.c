@@ -48,18 +48,33 @@ json_init (JsonWriter *writer, MtdReport *report, FILE *out)
   writer->is_scrubbing = report->redaction != MTD_REDACT_NONE;
 }
 
+/* Bytes that go out as they are: printable ASCII but the quotation mark and the reverse solidus.
+ * NUL is not one, so the scan below also finds the end of the string. */
+static const guint8 json_is_plain[256] = {
+  [0x20] = 1, [0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0x7E] = 1,
+};
+
 /* RFC 8259 §7: quotation mark, reverse solidus and the control characters must be escaped.
  * DEL, the C1 controls and U+2028/U+2029 are escaped too, although JSON allows them raw, so the
- * document is also safe to show on a terminal or to embed in JavaScript. */
+ * document is also safe to show on a terminal or to embed in JavaScript.  Most strings are plain
+ * ASCII: they are scanned once through a table, and measured with strlen only when a byte needs
+ * more than copying. */
 static void
 json_write_string (FILE *out, const char *text)
 {
   json_putc ('"', out);
   const char *p = text;
-  const char *end = text + strlen (text);
+  while (json_is_plain[(guchar) *p])
+    p++;
+  json_write_bytes (text, 1, (gsize) (p - text), out);
+  if (*p == '\0') {
+    json_putc ('"', out);
+    return;
+  }
+  const char *end = p + strlen (p);
   while (p < end) {
     const char *span = p;
-    while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x7F && *p != '"' && *p != '\\')
+    while (p < end && json_is_plain[(guchar) *p])
       p++;
     if (p > span)
       json_write_bytes (span, 1, (gsize) (p - span), out);
