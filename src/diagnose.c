@@ -112,6 +112,18 @@ verdict_frame (const MtdVerdict *verdict)
   return verdict->n_frames > 0 ? verdict->frames[0] : 0;
 }
 
+static void
+append_decimal (GString *text, guint64 value)
+{
+  char digits[24];
+  gsize n_digits = 0;
+  do {
+    digits[sizeof digits - 1 - n_digits++] = (char) ('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  g_string_append_len (text, digits + sizeof digits - n_digits, (gssize) n_digits);
+}
+
 /* " (frame 6)", " (frames 6, 8, inferred from encrypted record sizes)" or "" */
 static char *
 frames_text (const MtdVerdict *verdict)
@@ -124,13 +136,21 @@ frames_text (const MtdVerdict *verdict)
     how = "read after decryption";
   if (n_frames == 0 && how == NULL)
     return g_strdup ("");
-  g_autoptr (GString) text = g_string_new (" (");
+  /* Built for almost every connection: plain appends, no printf format to parse. */
+  g_autoptr (GString) text = g_string_sized_new (64);
+  g_string_append (text, " (");
   if (n_frames > 0)
     g_string_append (text, n_frames == 1 ? "frame " : "frames ");
-  for (guint i = 0; i < n_frames; i++)
-    g_string_append_printf (text, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "", verdict->frames[i]);
-  if (how != NULL)
-    g_string_append_printf (text, "%s%s", n_frames > 0 ? ", " : "", how);
+  for (guint i = 0; i < n_frames; i++) {
+    if (i > 0)
+      g_string_append (text, ", ");
+    append_decimal (text, verdict->frames[i]);
+  }
+  if (how != NULL) {
+    if (n_frames > 0)
+      g_string_append (text, ", ");
+    g_string_append (text, how);
+  }
   g_string_append_c (text, ')');
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
@@ -141,11 +161,14 @@ acceptable_cas_text (const MtdTlsFacts *tls)
 {
   if (tls->acceptable_cas == NULL || tls->acceptable_cas->len == 0)
     return NULL;
-  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GString) text = g_string_sized_new (256);
   guint n_named = MIN (tls->acceptable_cas->len, MAX_CAS_NAMED);
   for (guint i = 0; i < n_named; i++) {
     const char *dn = g_ptr_array_index (tls->acceptable_cas, i);
-    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", dn != NULL ? dn : "");
+    if (i > 0)
+      g_string_append (text, "; ");
+    if (dn != NULL)
+      g_string_append (text, dn);
   }
   if (tls->acceptable_cas->len > n_named)
     g_string_append_printf (text, " and %u more", tls->acceptable_cas->len - n_named);
@@ -222,7 +245,8 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connecti
   g_autofree char *presented_frames = frames_text (presented);
   g_autofree char *cas = acceptable_cas_text (tls);
 
-  g_autoptr (GString) message = g_string_new (NULL);
+  /* Sized for the whole texts, which otherwise grow through several reallocations. */
+  g_autoptr (GString) message = g_string_sized_new (512);
   g_string_append_printf (message, "The server asked for a client certificate%s",
                           requested_frames);
   if (is_empty)
@@ -237,7 +261,7 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connecti
                               "App Service's Optional mode), so the application gets no client "
                               "certificate.");
 
-  g_autoptr (GString) cause = g_string_new (NULL);
+  g_autoptr (GString) cause = g_string_sized_new (1024);
   if (is_outbound)
     g_string_append (cause, "The client is the application (--app), calling out: the server "
                             "asked for its certificate and it sent none, so the application did "
