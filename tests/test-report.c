@@ -987,6 +987,36 @@ test_report_json_empty (void)
                           NULL);
 }
 
+/* The JSON writer gathers a connection's bytes in a buffer of a few kilobytes: strings longer
+ * than the buffer, and escapes that straddle its end, must come out whole and in order. */
+static void
+test_report_json_long_strings (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls_unknown ();
+  g_autoptr (GString) sni = g_string_new (NULL);
+  for (guint i = 0; i < 8180; i++)
+    g_string_append_c (sni, 'x');
+  g_string_append (sni, "\"\\\x01");
+  for (guint i = 0; i < 9000; i++)
+    g_string_append_c (sni, 'y');
+  g_string_append (sni, "\xe2\x80\xa8");
+  for (guint i = 0; i < 30000; i++)
+    g_string_append_c (sni, 'z');
+  connection->tls->sni = g_string_free (g_steal_pointer (&sni), FALSE);
+  gsize json_len = 0;
+  g_autofree char *json = write_one_json (connection, &json_len);
+  g_assert_nonnull (strstr (json, "x\\\"\\\\\\u0001y"));
+  check_json_with_python (json, json_len,
+                          "import json, sys\n"
+                          "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                          "t = d['connections'][0]['tls']\n"
+                          "want = 'x' * 8180 + '\"\\\\\\x01' + 'y' * 9000 + '\\u2028' + 'z' * 30000\n"
+                          "assert t['sni'] == want, len(t['sni'])\n"
+                          "assert d['summary']['connections'] == 0\n"
+                          "print('ok')\n",
+                          NULL);
+}
+
 /* handshake_complete is null when the capture stops before the handshake could end, false when
  * an alert or the close ended it; unknown verdicts carry their reasons. */
 static void
@@ -1630,6 +1660,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conn/lifecycle", test_connection_lifecycle);
   g_test_add_func ("/report/json", test_report_json);
   g_test_add_func ("/report/json-empty", test_report_json_empty);
+  g_test_add_func ("/report/json-long-strings", test_report_json_long_strings);
   g_test_add_func ("/report/json-handshake-state", test_report_json_handshake_state);
   g_test_add_func ("/report/text", test_report_text);
   g_test_add_func ("/report/live-line", test_report_live_line);
