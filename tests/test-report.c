@@ -1002,6 +1002,7 @@ test_report_json_long_strings (void)
   g_string_append (sni, "\xe2\x80\xa8");
   for (guint i = 0; i < 30000; i++)
     g_string_append_c (sni, 'z');
+  g_free (connection->tls->sni);
   connection->tls->sni = g_string_free (g_steal_pointer (&sni), FALSE);
   gsize json_len = 0;
   g_autofree char *json = write_one_json (connection, &json_len);
