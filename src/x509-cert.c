@@ -423,15 +423,60 @@ mtd_format_utc (gint64 unix_seconds)
                           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Not a cryptographic hash, only a spread for the tables: equal keys are confirmed byte for byte.
+ * Eight bytes at a time, each word mixed in with a multiply and a rotate, so the signature at the
+ * end of a certificate's DER (different for every certificate) changes the result. */
+static guint64
+hash_bytes (const guint8 *bytes, gsize bytes_len)
+{
+  const guint64 multiplier = G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  guint64 hash = bytes_len * multiplier;
+  gsize offset = 0;
+  for (; offset + sizeof (guint64) <= bytes_len; offset += sizeof (guint64))
+    {
+      guint64 word;
+      memcpy (&word, bytes + offset, sizeof word);
+      hash = ((hash ^ word) * multiplier);
+      hash = (hash << 29) | (hash >> 35);
+    }
+  for (; offset < bytes_len; offset++)
+    hash = (hash ^ bytes[offset]) * multiplier;
+  return hash ^ (hash >> 32);
+}
+
+/* The names mtd_dn_from_der printed last, by a hash of their DER; see there. */
+#define DN_CACHE_SLOTS 64
+#define DN_CACHE_MAX_DER 512
+
+typedef struct {
+  gsize der_len; /* 0: the slot is empty */
+  guint8 der[DN_CACHE_MAX_DER];
+  char *text; /* owned */
+} DnCacheSlot;
+
+static __thread DnCacheSlot dn_cache[DN_CACHE_SLOTS];
+
 char *
 mtd_dn_from_der (const guint8 *der, gsize der_len)
 {
-  const unsigned char *end = der;
-
   g_return_val_if_fail (der != NULL || der_len == 0, NULL);
 
   if (der_len > LONG_MAX)
     return NULL;
+
+  /* A server names the same acceptable CAs in every CertificateRequest, and parsing and printing
+   * a Name through OpenSSL cost more than the rest of the handshake's parsing: the last names seen
+   * are kept, one per slot of a small table chosen by a hash of the DER.  Per thread, so callers
+   * need no lock; bounded by DN_CACHE_SLOTS names of at most DN_CACHE_MAX_DER bytes each. */
+  DnCacheSlot *slot = NULL;
+  if (der_len > 0 && der_len <= DN_CACHE_MAX_DER)
+    {
+      slot = &dn_cache[hash_bytes (der, der_len) % DN_CACHE_SLOTS];
+      if (slot->der_len == der_len && memcmp (slot->der, der, der_len) == 0)
+        return g_strdup (slot->text);
+    }
+
+  const unsigned char *end = der;
   ERR_clear_error ();
   g_autoptr (X509_NAME) name = d2i_X509_NAME (NULL, &end, (long) der_len);
   if (name == NULL || (gsize) (end - der) != der_len)
@@ -439,7 +484,15 @@ mtd_dn_from_der (const guint8 *der, gsize der_len)
       ERR_clear_error ();
       return NULL;
     }
-  return name_to_string (name);
+  char *text = name_to_string (name);
+  if (slot != NULL && text != NULL)
+    {
+      g_free (slot->text);
+      slot->text = g_strdup (text);
+      memcpy (slot->der, der, der_len);
+      slot->der_len = der_len;
+    }
+  return text;
 }
 
 struct _MtdCertCache {
@@ -451,27 +504,11 @@ struct _MtdCertCache {
   guint64 n_misses;
 };
 
-/* Not a cryptographic hash, only a spread for the table: equal keys are confirmed byte for byte
- * by cache_key_equal.  Eight bytes at a time, each word mixed in with a multiply and a rotate,
- * so the signature at the end of the DER (different for every certificate) changes the result. */
 static guint
 cache_key_hash (gconstpointer key)
 {
   const MtdCert *cert = key;
-  const guint64 multiplier = G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
-  guint64 hash = cert->der_len * multiplier;
-  gsize offset = 0;
-  for (; offset + sizeof (guint64) <= cert->der_len; offset += sizeof (guint64))
-    {
-      guint64 word;
-      memcpy (&word, cert->der + offset, sizeof word);
-      hash = ((hash ^ word) * multiplier);
-      hash = (hash << 29) | (hash >> 35);
-    }
-  for (; offset < cert->der_len; offset++)
-    hash = (hash ^ cert->der[offset]) * multiplier;
-  hash ^= hash >> 32;
-  return (guint) hash;
+  return (guint) hash_bytes (cert->der, cert->der_len);
 }
 
 static gboolean
