@@ -162,7 +162,10 @@ mtd_spool_new (void)
 {
   MtdSpool *spool = g_new0 (MtdSpool, 1);
   spool->file = tmpfile ();
-  if (spool->file == NULL) {
+  if (spool->file != NULL) {
+    spool->buffer = g_malloc (MTD_SPOOL_BUFFER_LEN);
+    setvbuf (spool->file, spool->buffer, _IOFBF, MTD_SPOOL_BUFFER_LEN);
+  } else {
     spool->file = open_memstream (&spool->memory, &spool->memory_len);
     spool->is_memory = TRUE;
   }
@@ -194,6 +197,7 @@ mtd_spool_drain (MtdSpool *spool, FILE *out)
       is_ok &= !ferror (spool->file);
     }
     fclose (spool->file);
+    g_free (spool->buffer); /* only after fclose, which flushes from it */
   }
   g_free (spool);
   return is_ok;
