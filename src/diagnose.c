@@ -112,6 +112,18 @@ verdict_frame (const MtdVerdict *verdict)
   return verdict->n_frames > 0 ? verdict->frames[0] : 0;
 }
 
+static void
+append_decimal (GString *text, guint64 value)
+{
+  char digits[24];
+  gsize n_digits = 0;
+  do {
+    digits[sizeof digits - 1 - n_digits++] = (char) ('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  g_string_append_len (text, digits + sizeof digits - n_digits, (gssize) n_digits);
+}
+
 /* " (frame 6)", " (frames 6, 8, inferred from encrypted record sizes)" or "" */
 static char *
 frames_text (const MtdVerdict *verdict)
@@ -124,13 +136,21 @@ frames_text (const MtdVerdict *verdict)
     how = "read after decryption";
   if (n_frames == 0 && how == NULL)
     return g_strdup ("");
-  g_autoptr (GString) text = g_string_new (" (");
+  /* Built for almost every connection: plain appends, no printf format to parse. */
+  g_autoptr (GString) text = g_string_sized_new (64);
+  g_string_append (text, " (");
   if (n_frames > 0)
     g_string_append (text, n_frames == 1 ? "frame " : "frames ");
-  for (guint i = 0; i < n_frames; i++)
-    g_string_append_printf (text, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "", verdict->frames[i]);
-  if (how != NULL)
-    g_string_append_printf (text, "%s%s", n_frames > 0 ? ", " : "", how);
+  for (guint i = 0; i < n_frames; i++) {
+    if (i > 0)
+      g_string_append (text, ", ");
+    append_decimal (text, verdict->frames[i]);
+  }
+  if (how != NULL) {
+    if (n_frames > 0)
+      g_string_append (text, ", ");
+    g_string_append (text, how);
+  }
   g_string_append_c (text, ')');
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
@@ -141,11 +161,14 @@ acceptable_cas_text (const MtdTlsFacts *tls)
 {
   if (tls->acceptable_cas == NULL || tls->acceptable_cas->len == 0)
     return NULL;
-  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GString) text = g_string_sized_new (256);
   guint n_named = MIN (tls->acceptable_cas->len, MAX_CAS_NAMED);
   for (guint i = 0; i < n_named; i++) {
     const char *dn = g_ptr_array_index (tls->acceptable_cas, i);
-    g_string_append_printf (text, "%s%s", i > 0 ? "; " : "", dn != NULL ? dn : "");
+    if (i > 0)
+      g_string_append (text, "; ");
+    if (dn != NULL)
+      g_string_append (text, dn);
   }
   if (tls->acceptable_cas->len > n_named)
     g_string_append_printf (text, " and %u more", tls->acceptable_cas->len - n_named);
@@ -222,7 +245,8 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connecti
   g_autofree char *presented_frames = frames_text (presented);
   g_autofree char *cas = acceptable_cas_text (tls);
 
-  g_autoptr (GString) message = g_string_new (NULL);
+  /* Sized for the whole texts, which otherwise grow through several reallocations. */
+  g_autoptr (GString) message = g_string_sized_new (512);
   g_string_append_printf (message, "The server asked for a client certificate%s",
                           requested_frames);
   if (is_empty)
@@ -237,36 +261,40 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connecti
                               "App Service's Optional mode), so the application gets no client "
                               "certificate.");
 
-  g_autoptr (GString) cause = g_string_new (NULL);
-  if (is_outbound)
-    g_string_append (cause, "The client is the application (--app), calling out: the server "
-                            "asked for its certificate and it sent none, so the application did "
-                            "not load its certificate. ");
-  if (!is_empty)
-    g_string_append (cause, "A client must answer a CertificateRequest with a Certificate "
-                            "message, empty when it has none (RFC 5246 §7.4.6); sending none at "
-                            "all means it has no certificate configured for this connection, and "
-                            "servers may treat that differently from an empty list. ");
+  /* Sentences joined at their exact length: one allocation the size of the text, rather than a
+   * GString grown to the next power of two past it. */
+  const char *outbound_sentence =
+      is_outbound ? "The client is the application (--app), calling out: the server asked for "
+                    "its certificate and it sent none, so the application did not load its "
+                    "certificate. "
+                  : "";
+  const char *not_sent_sentence =
+      !is_empty ? "A client must answer a CertificateRequest with a Certificate message, empty "
+                  "when it has none (RFC 5246 §7.4.6); sending none at all means it has no "
+                  "certificate configured for this connection, and servers may treat that "
+                  "differently from an empty list. "
+                : "";
+  const char *cas_sentence;
   if (cas != NULL)
-    g_string_append_printf (cause,
-                            "The client has no certificate whose issuer is among the CAs the "
-                            "server named as acceptable (%s), or no certificate loaded at all: "
-                            "clients choose a certificate by these names (RFC 5246 §7.4.4, "
-                            "RFC 8446 §4.2.4).",
-                            cas);
+    cas_sentence = "The client has no certificate whose issuer is among the CAs the server named "
+                   "as acceptable (";
   else if (is_tls13 (tls))
-    g_string_append (cause, "The client has no certificate loaded, or none whose issuer matches "
-                            "the CAs the server named (in TLS 1.3 that list is encrypted).");
+    cas_sentence = "The client has no certificate loaded, or none whose issuer matches the CAs "
+                   "the server named (in TLS 1.3 that list is encrypted).";
   else
-    g_string_append (cause, "The server named no acceptable CAs, so any certificate would have "
-                            "done: the client has no certificate loaded at all.");
-  g_string_append (cause,
-                   " For an App Service app calling out: WEBSITE_LOAD_CERTIFICATES must name the "
-                   "certificate's thumbprint (or *); Linux apps read it from "
-                   "/var/ssl/private/<thumbprint>.p12, Windows apps from the current user's "
-                   "personal store (Cert:/CurrentUser/My); a wrong thumbprint, format, store or "
-                   "path, or no restart after the change, leaves the client without a "
-                   "certificate.");
+    cas_sentence = "The server named no acceptable CAs, so any certificate would have done: the "
+                   "client has no certificate loaded at all.";
+  char *cause = g_strconcat (
+      outbound_sentence, not_sent_sentence, cas_sentence, cas != NULL ? cas : "",
+      cas != NULL ? "), or no certificate loaded at all: clients choose a certificate by these "
+                    "names (RFC 5246 §7.4.4, RFC 8446 §4.2.4)."
+                  : "",
+      " For an App Service app calling out: WEBSITE_LOAD_CERTIFICATES must name the "
+      "certificate's thumbprint (or *); Linux apps read it from "
+      "/var/ssl/private/<thumbprint>.p12, Windows apps from the current user's personal store "
+      "(Cert:/CurrentUser/My); a wrong thumbprint, format, store or path, or no restart after the "
+      "change, leaves the client without a certificate.",
+      NULL);
 
   char *next = g_strdup_printf (
       "Compare the issuer of the client certificate (openssl x509 -noout -issuer -in "
@@ -281,8 +309,7 @@ diagnose_missing_certificate (GPtrArray *findings, const MtdConnection *connecti
                                 : "CERT_REQUESTED_NOT_SENT";
   mtd_diagnose_add_finding (findings, code,
                MTD_SEVERITY_ERROR, verdict_frame (presented),
-               g_string_free (g_steal_pointer (&message), FALSE),
-               g_string_free (g_steal_pointer (&cause), FALSE), next);
+               g_string_free (g_steal_pointer (&message), FALSE), cause, next);
 }
 
 /* --expect-thumbprint: the certificate the client should present, by its SHA-1 thumbprint (what

@@ -198,7 +198,10 @@ mtd_spool_new (void)
 {
   MtdSpool *spool = g_new0 (MtdSpool, 1);
   spool->file = tmpfile ();
-  if (spool->file == NULL) {
+  if (spool->file != NULL) {
+    spool->buffer = g_malloc (MTD_SPOOL_BUFFER_LEN);
+    setvbuf (spool->file, spool->buffer, _IOFBF, MTD_SPOOL_BUFFER_LEN);
+  } else {
     spool->file = open_memstream (&spool->memory, &spool->memory_len);
     spool->is_memory = TRUE;
   }
@@ -230,6 +233,7 @@ mtd_spool_drain (MtdSpool *spool, FILE *out)
       is_ok &= !ferror (spool->file);
     }
     fclose (spool->file);
+    g_free (spool->buffer); /* only after fclose, which flushes from it */
   }
   g_free (spool);
   return is_ok;
@@ -292,27 +296,70 @@ mtd_report_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n
   return TRUE;
 }
 
+/* Writes value as exactly n_digits decimal digits, zero-padded; value fits them. */
+static char *
+put_digits (char *p, gint64 value, guint n_digits)
+{
+  for (guint i = n_digits; i > 0; i--) {
+    p[i - 1] = (char) ('0' + value % 10);
+    value /= 10;
+  }
+  return p + n_digits;
+}
+
+/* The proleptic Gregorian calendar by arithmetic, not gmtime_r: glibc's takes the time zone lock
+ * and printf parses its format for every timestamp of every connection.  Days are counted from
+ * 0000-03-01, so each 400-year era (146097 days) ends with its leap day: the year of the era
+ * from the day of the era, then the month from the day of that March-based year, whose months
+ * repeat a 153-day pattern every five months. */
 static gboolean
 format_utc (gint64 seconds, gint64 micros, gboolean has_micros, char *buf, gsize buf_len)
 {
   g_return_val_if_fail (buf != NULL && buf_len > 0, FALSE);
   buf[0] = '\0';
-  time_t as_time = (time_t) seconds;
-  if ((gint64) as_time != seconds)
+  /* Beyond ±2^50 seconds the year is out of range anyway; the bound keeps the sums below from
+   * overflowing. */
+  if (seconds < -(G_GINT64_CONSTANT (1) << 50) || seconds > (G_GINT64_CONSTANT (1) << 50))
     return FALSE;
-  struct tm tm;
-  if (gmtime_r (&as_time, &tm) == NULL)
-    return FALSE;
-  gint year = tm.tm_year + 1900;
+  gint64 days = seconds / 86400;
+  gint64 second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    days--;
+  }
+  gint64 from_march = days + 719468; /* 1970-01-01 is day 719468 after 0000-03-01 */
+  gint64 era = (from_march >= 0 ? from_march : from_march - 146096) / 146097;
+  gint64 day_of_era = from_march - era * 146097;
+  gint64 year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  gint64 day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  gint64 march_month = (5 * day_of_year + 2) / 153; /* 0 is March, 11 is February */
+  gint64 day = day_of_year - (153 * march_month + 2) / 5 + 1;
+  gint64 month = march_month < 10 ? march_month + 3 : march_month - 9;
+  gint64 year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
   /* ISO 8601 without the expanded-year form: four digits only. */
   if (year < 0 || year > 9999)
     return FALSE;
-  if (has_micros)
-    g_snprintf (buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z", year,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  else
-    g_snprintf (buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
+
+  char text[MTD_REPORT_TIME_LEN];
+  char *p = put_digits (text, year, 4);
+  *p++ = '-';
+  p = put_digits (p, month, 2);
+  *p++ = '-';
+  p = put_digits (p, day, 2);
+  *p++ = 'T';
+  p = put_digits (p, second_of_day / 3600, 2);
+  *p++ = ':';
+  p = put_digits (p, second_of_day / 60 % 60, 2);
+  *p++ = ':';
+  p = put_digits (p, second_of_day % 60, 2);
+  if (has_micros) {
+    *p++ = '.';
+    p = put_digits (p, micros, 6);
+  }
+  *p++ = 'Z';
+  *p = '\0';
+  g_strlcpy (buf, text, buf_len);
   return TRUE;
 }
 

@@ -961,6 +961,7 @@ drain_spool (MtdReport *report, MtdSpool *spool, const MtdInputInfo *const *inpu
   if (in != NULL)
     fclose (in);
   free (spool->memory);
+  g_free (spool->buffer); /* the temporary file's stdio buffer, free only once it is closed */
   g_free (spool);
   return is_ok;
 }

@@ -12,57 +12,105 @@
 
 #include "report-private.h"
 
-/* The report is written from one thread only, and a JSON document is made of a great many small
- * writes: the unlocked stdio calls skip a lock per character. */
-static inline void
-json_putc (int c, FILE *out)
-{
-  putc_unlocked (c, out);
-}
-
-static inline void
-json_write_bytes (const void *bytes, size_t size, size_t count, FILE *out)
-{
-  fwrite_unlocked (bytes, size, count, out);
-}
-
 #define JSON_SCHEMA_VERSION 1
 /* Objects and arrays nested inside one top-level value. */
 #define JSON_MAX_DEPTH 12
 
-/* Writes one JSON value at a time and puts the commas in; lives for one top-level value. */
+/* Bytes gathered before one fwrite: a connection's object is a few kilobytes. */
+#define JSON_BUFFER_LEN 8192
+
+/* Writes one JSON value at a time and puts the commas in; lives for one top-level value.  A JSON
+ * document is made of a great many small writes: they go into buf, and buf to out when it is
+ * full and at json_flush, so stdio is called a few times per connection instead of a few hundred.
+ * Nothing is written to out directly while a writer holds bytes. */
 typedef struct {
   FILE *out;
   MtdReport *report;    /* borrowed: its redaction and pseudonyms */
   gboolean is_scrubbing; /* --redact: every string value goes through mtd_report_scrub */
   guint depth;
   gboolean has_items[JSON_MAX_DEPTH + 1];
+  gsize buf_len;
+  char buf[JSON_BUFFER_LEN];
 } JsonWriter;
 
 static void
 json_init (JsonWriter *writer, MtdReport *report, FILE *out)
 {
-  memset (writer, 0, sizeof *writer);
   writer->out = out;
   writer->report = report;
   writer->is_scrubbing = report->redaction != MTD_REDACT_NONE;
+  writer->depth = 0;
+  memset (writer->has_items, 0, sizeof writer->has_items);
+  writer->buf_len = 0;
 }
+
+/* Hands the gathered bytes to stdio; write errors show in ferror (out) as before. */
+static void
+json_flush (JsonWriter *writer)
+{
+  if (writer->buf_len > 0)
+    fwrite_unlocked (writer->buf, 1, writer->buf_len, writer->out);
+  writer->buf_len = 0;
+}
+
+static inline void
+json_putc (JsonWriter *writer, char c)
+{
+  if (G_UNLIKELY (writer->buf_len == sizeof writer->buf))
+    json_flush (writer);
+  writer->buf[writer->buf_len++] = c;
+}
+
+static inline void
+json_write_bytes (JsonWriter *writer, const char *bytes, gsize bytes_len)
+{
+  if (G_UNLIKELY (bytes_len > sizeof writer->buf - writer->buf_len)) {
+    json_flush (writer);
+    if (bytes_len > sizeof writer->buf) {
+      fwrite_unlocked (bytes, 1, bytes_len, writer->out);
+      return;
+    }
+  }
+  memcpy (writer->buf + writer->buf_len, bytes, bytes_len);
+  writer->buf_len += bytes_len;
+}
+
+static void
+json_puts (JsonWriter *writer, const char *text)
+{
+  json_write_bytes (writer, text, strlen (text));
+}
+
+/* Bytes that go out as they are: printable ASCII but the quotation mark and the reverse solidus.
+ * NUL is not one, so the scan below also finds the end of the string. */
+static const guint8 json_is_plain[256] = {
+  [0x20] = 1, [0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0x7E] = 1,
+};
 
 /* RFC 8259 §7: quotation mark, reverse solidus and the control characters must be escaped.
  * DEL, the C1 controls and U+2028/U+2029 are escaped too, although JSON allows them raw, so the
- * document is also safe to show on a terminal or to embed in JavaScript. */
+ * document is also safe to show on a terminal or to embed in JavaScript.  Most strings are plain
+ * ASCII: they are scanned once through a table, and measured with strlen only when a byte needs
+ * more than copying. */
 static void
-json_write_string (FILE *out, const char *text)
+json_write_string (JsonWriter *writer, const char *text)
 {
-  json_putc ('"', out);
+  json_putc (writer, '"');
   const char *p = text;
-  const char *end = text + strlen (text);
+  while (json_is_plain[(guchar) *p])
+    p++;
+  json_write_bytes (writer, text, (gsize) (p - text));
+  if (*p == '\0') {
+    json_putc (writer, '"');
+    return;
+  }
+  const char *end = p + strlen (p);
   while (p < end) {
     const char *span = p;
-    while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x7F && *p != '"' && *p != '\\')
+    while (p < end && json_is_plain[(guchar) *p])
       p++;
     if (p > span)
-      json_write_bytes (span, 1, (gsize) (p - span), out);
+      json_write_bytes (writer, span, (gsize) (p - span));
     if (p >= end)
       break;
     const char *start = p;
@@ -70,38 +118,40 @@ json_write_string (FILE *out, const char *text)
     gunichar c = mtd_report_next_char (&p, end, &invalid_byte);
     switch (c) {
     case '"':
-      fputs ("\\\"", out);
+      json_puts (writer, "\\\"");
       break;
     case '\\':
-      fputs ("\\\\", out);
+      json_puts (writer, "\\\\");
       break;
     case '\b':
-      fputs ("\\b", out);
+      json_puts (writer, "\\b");
       break;
     case '\f':
-      fputs ("\\f", out);
+      json_puts (writer, "\\f");
       break;
     case '\n':
-      fputs ("\\n", out);
+      json_puts (writer, "\\n");
       break;
     case '\r':
-      fputs ("\\r", out);
+      json_puts (writer, "\\r");
       break;
     case '\t':
-      fputs ("\\t", out);
+      json_puts (writer, "\\t");
       break;
     case MTD_REPORT_INVALID_CHAR:
-      fputs ("\\ufffd", out);
+      json_puts (writer, "\\ufffd");
       break;
     default:
-      if (c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x2028 || c == 0x2029)
-        fprintf (out, "\\u%04x", (guint) c);
-      else
-        json_write_bytes (start, 1, (gsize) (p - start), out);
+      if (c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x2028 || c == 0x2029) {
+        char escape[8];
+        g_snprintf (escape, sizeof escape, "\\u%04x", (guint) c);
+        json_puts (writer, escape);
+      } else
+        json_write_bytes (writer, start, (gsize) (p - start));
       break;
     }
   }
-  json_putc ('"', out);
+  json_putc (writer, '"');
 }
 
 /* Starts a value: the comma before it and its key inside an object (key NULL in arrays). */
@@ -109,11 +159,11 @@ static void
 json_value_start (JsonWriter *writer, const char *key)
 {
   if (writer->has_items[writer->depth])
-    json_putc (',', writer->out);
+    json_putc (writer, ',');
   writer->has_items[writer->depth] = TRUE;
   if (key != NULL) {
-    json_write_string (writer->out, key);
-    json_putc (':', writer->out);
+    json_write_string (writer, key);
+    json_putc (writer, ':');
   }
 }
 
@@ -121,7 +171,7 @@ static void
 json_open (JsonWriter *writer, const char *key, char bracket)
 {
   json_value_start (writer, key);
-  json_putc (bracket, writer->out);
+  json_putc (writer, bracket);
   g_assert (writer->depth < JSON_MAX_DEPTH);
   writer->depth++;
   writer->has_items[writer->depth] = FALSE;
@@ -132,7 +182,7 @@ json_close (JsonWriter *writer, char bracket)
 {
   g_assert (writer->depth > 0);
   writer->depth--;
-  json_putc (bracket, writer->out);
+  json_putc (writer, bracket);
 }
 
 static void
@@ -163,7 +213,7 @@ static void
 json_null (JsonWriter *writer, const char *key)
 {
   json_value_start (writer, key);
-  fputs ("null", writer->out);
+  json_puts (writer, "null");
 }
 
 /* A string, or null when text is NULL.  With --redact every string is scrubbed, not only those
@@ -178,16 +228,16 @@ json_string (JsonWriter *writer, const char *key, const char *text)
   json_value_start (writer, key);
   if (G_UNLIKELY (writer->is_scrubbing)) {
     g_autofree char *owned = NULL;
-    json_write_string (writer->out, mtd_report_scrub (writer->report, text, &owned));
+    json_write_string (writer, mtd_report_scrub (writer->report, text, &owned));
     return;
   }
-  json_write_string (writer->out, text);
+  json_write_string (writer, text);
 }
 
 /* Decimal digits by hand: numbers are most of a report's values, and printf's format parsing
  * cost more than everything else the writer does for them. */
 static void
-json_write_decimal (FILE *out, gboolean is_negative, guint64 magnitude)
+json_write_decimal (JsonWriter *writer, gboolean is_negative, guint64 magnitude)
 {
   char digits[24];
   gsize n_digits = 0;
@@ -197,14 +247,14 @@ json_write_decimal (FILE *out, gboolean is_negative, guint64 magnitude)
   } while (magnitude > 0);
   if (is_negative)
     digits[sizeof digits - 1 - n_digits++] = '-';
-  json_write_bytes (digits + sizeof digits - n_digits, 1, n_digits, out);
+  json_write_bytes (writer, digits + sizeof digits - n_digits, n_digits);
 }
 
 static void
 json_uint (JsonWriter *writer, const char *key, guint64 value)
 {
   json_value_start (writer, key);
-  json_write_decimal (writer->out, FALSE, value);
+  json_write_decimal (writer, FALSE, value);
 }
 
 static void
@@ -213,14 +263,14 @@ json_int (JsonWriter *writer, const char *key, gint64 value)
   json_value_start (writer, key);
   /* The magnitude of G_MININT64 does not fit a gint64; compute it unsigned. */
   guint64 magnitude = value < 0 ? (guint64) 0 - (guint64) value : (guint64) value;
-  json_write_decimal (writer->out, value < 0, magnitude);
+  json_write_decimal (writer, value < 0, magnitude);
 }
 
 static void
 json_bool (JsonWriter *writer, const char *key, gboolean value)
 {
   json_value_start (writer, key);
-  fputs (value ? "true" : "false", writer->out);
+  json_puts (writer, value ? "true" : "false");
 }
 
 /* A frame number, null when 0 (frames are 1-based). */
@@ -613,12 +663,13 @@ mtd_report_json_begin (MtdReport *report)
 {
   JsonWriter writer;
   json_init (&writer, report, report->out);
-  json_putc ('{', report->out);
+  json_putc (&writer, '{');
   writer.depth = 1;
   write_document_head (&writer, report);
   /* --summary-only: no "connections" and no "chains" at all, rather than empty arrays that
    * would say there were none. */
-  fputs (report->is_summary_only ? "," : ",\"connections\":[", report->out);
+  json_puts (&writer, report->is_summary_only ? "," : ",\"connections\":[");
+  json_flush (&writer);
 }
 
 /* One connection as one object on one line (no whitespace inside), to writer's stream; type,
@@ -689,12 +740,12 @@ void
 mtd_report_json_connection (MtdReport *report, const MtdConnection *connection,
                             const MtdDiagnosis *diagnosis)
 {
-  FILE *out = report->out;
-  /* One connection per line keeps the document easy to follow with line tools. */
-  fputs (report->n_connections > 0 ? ",\n" : "\n", out);
   JsonWriter writer;
-  json_init (&writer, report, out);
+  json_init (&writer, report, report->out);
+  /* One connection per line keeps the document easy to follow with line tools. */
+  json_puts (&writer, report->n_connections > 0 ? ",\n" : "\n");
   write_connection (&writer, NULL, connection, diagnosis);
+  json_flush (&writer);
 }
 
 void
@@ -704,7 +755,8 @@ mtd_report_jsonl_connection (MtdReport *report, const MtdConnection *connection,
   JsonWriter writer;
   json_init (&writer, report, report->out);
   write_connection (&writer, "connection", connection, diagnosis);
-  json_putc ('\n', report->out);
+  json_putc (&writer, '\n');
+  json_flush (&writer);
 }
 
 /* ---- Inputs and summary ------------------------------------------------------------------- */
@@ -960,11 +1012,11 @@ mtd_report_json_chain (MtdReport *report, const MtdChain *chain, const MtdDiagno
       return;
     }
   }
-  FILE *out = report->chain_spools[0]->file;
-  fputs (report->n_chains > 0 ? ",\n" : "\n", out);
   JsonWriter writer;
-  json_init (&writer, report, out);
+  json_init (&writer, report, report->chain_spools[0]->file);
+  json_puts (&writer, report->n_chains > 0 ? ",\n" : "\n");
   write_request_chain (&writer, NULL, chain, diagnosis, hop_names);
+  json_flush (&writer);
 }
 
 /* JSON Lines: no spool; a chain is a line of its own as soon as it is final. */
@@ -975,7 +1027,8 @@ mtd_report_jsonl_chain (MtdReport *report, const MtdChain *chain, const MtdDiagn
   JsonWriter writer;
   json_init (&writer, report, report->out);
   write_request_chain (&writer, "chain", chain, diagnosis, hop_names);
-  json_putc ('\n', report->out);
+  json_putc (&writer, '\n');
+  json_flush (&writer);
 }
 
 void
@@ -993,33 +1046,33 @@ void
 mtd_report_json_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
                         const MtdSummary *summary)
 {
-  FILE *out = report->out;
   /* Continues the top-level object that mtd_report_json_begin opened; the commas between its
    * members are written here so that each starts a line. */
   JsonWriter writer;
-  json_init (&writer, report, out);
+  json_init (&writer, report, report->out);
   writer.depth = 1;
   if (report->is_summary_only)
-    fputs ("\n", out);
+    json_puts (&writer, "\n");
   write_inputs (&writer, inputs, n_inputs);
-  fputs (",\n", out);
+  json_puts (&writer, ",\n");
   writer.has_items[1] = FALSE;
   write_summary (&writer, summary);
-  fputs ("}\n", out);
+  json_puts (&writer, "}\n");
+  json_flush (&writer);
 }
 
 void
 mtd_report_jsonl_finish (MtdReport *report, const MtdInputInfo *const *inputs, guint n_inputs,
                          const MtdSummary *summary)
 {
-  FILE *out = report->out;
   JsonWriter writer;
-  json_init (&writer, report, out);
+  json_init (&writer, report, report->out);
   json_begin_object (&writer, NULL);
   json_string (&writer, "type", "summary");
   write_document_head (&writer, report);
   write_inputs (&writer, inputs, n_inputs);
   write_summary (&writer, summary);
   json_end_object (&writer);
-  json_putc ('\n', out);
+  json_putc (&writer, '\n');
+  json_flush (&writer);
 }

@@ -11,7 +11,12 @@ typedef struct {
   char *memory;       /* open_memstream's buffer when file is one */
   size_t memory_len;
   gboolean is_memory;
+  char *buffer;       /* owned: the temporary file's stdio buffer, MTD_SPOOL_BUFFER_LEN bytes */
 } MtdSpool;
+
+/* A spool holds every chain of a capture: a large stdio buffer keeps it to one write(2) per
+ * this many bytes rather than one per 4 KiB block. */
+#define MTD_SPOOL_BUFFER_LEN (64 * 1024)
 
 /* A new spool; NULL (errno set) when neither a temporary file nor memory can be had. */
 MtdSpool *mtd_spool_new (void);

@@ -17,8 +17,15 @@
 #define MAX_CAS_SHOWN 4
 
 
+/* Bytes shown as they are: printable ASCII but the backslash.  NUL is not one, so the scan below
+ * also finds the end of the string. */
+static const guint8 text_is_plain[256] = {
+  [0x20 ... 0x5B] = 1, [0x5D ... 0x7E] = 1,
+};
+
 /* Writes untrusted text ("-" for NULL) so that it is safe to show on a terminal.  The backslash
- * is doubled so the escapes cannot be forged. */
+ * is doubled so the escapes cannot be forged.  Most text is plain ASCII: one scan through a table
+ * and one fwrite, with strlen only when some byte needs more than copying. */
 static void
 put_raw_text (FILE *out, const char *text)
 {
@@ -27,10 +34,15 @@ put_raw_text (FILE *out, const char *text)
     return;
   }
   const char *p = text;
-  const char *end = text + strlen (text);
+  while (text_is_plain[(guchar) *p])
+    p++;
+  fwrite (text, 1, (gsize) (p - text), out);
+  if (*p == '\0')
+    return;
+  const char *end = p + strlen (p);
   while (p < end) {
     const char *span = p;
-    while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x7F && *p != '\\')
+    while (p < end && text_is_plain[(guchar) *p])
       p++;
     if (p > span)
       fwrite (span, 1, (gsize) (p - span), out);
@@ -50,6 +62,20 @@ put_raw_text (FILE *out, const char *text)
     else
       fwrite (start, 1, (gsize) (p - start), out);
   }
+}
+
+/* Decimal digits by hand: a connection's block holds a dozen numbers, and printf's format
+ * parsing cost more than writing them. */
+static void
+put_uint (FILE *out, guint64 value)
+{
+  char digits[24];
+  gsize n_digits = 0;
+  do {
+    digits[sizeof digits - 1 - n_digits++] = (char) ('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  fwrite (digits + sizeof digits - n_digits, 1, n_digits, out);
 }
 
 /* Untrusted text as put_raw_text writes it, after --redact took out what it hides: any text from
@@ -100,7 +126,8 @@ put_endpoint (MtdReport *report, FILE *out, const MtdEndpoint *endpoint)
   put_raw_text (out, ip);
   if (is_ipv6)
     fputc (']', out);
-  fprintf (out, ":%u", endpoint->port);
+  fputc (':', out);
+  put_uint (out, endpoint->port);
 }
 
 static void
@@ -137,7 +164,9 @@ version_label (const MtdTlsFacts *tls, char *buf, gsize buf_len)
 static void
 put_header (MtdReport *report, FILE *out, const MtdConnection *connection)
 {
-  fprintf (out, "#%" G_GUINT64_FORMAT " ", connection->id);
+  fputc ('#', out);
+  put_uint (out, connection->id);
+  fputc (' ', out);
   const MtdTlsFacts *tls = connection->tls;
   if (tls != NULL) {
     char buf[64];
@@ -151,8 +180,10 @@ put_header (MtdReport *report, FILE *out, const MtdConnection *connection)
   put_endpoint (report, out, &connection->client);
   fputs (connection->is_role_guessed ? " -> (guessed) " : " -> ", out);
   put_endpoint (report, out, &connection->server);
-  fprintf (out, "  frames %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, connection->first_frame,
-           connection->last_frame);
+  fputs ("  frames ", out);
+  put_uint (out, connection->first_frame);
+  fputc ('-', out);
+  put_uint (out, connection->last_frame);
   if (connection->input_index > 0)
     fprintf (out, " of input %u", connection->input_index + 1);
 
@@ -192,11 +223,17 @@ put_times (MtdReport *report, FILE *out, const MtdConnection *connection)
     g_strlcpy (start, "?", sizeof start);
   if (!mtd_report_format_usec (connection->end_usec, end, sizeof end))
     g_strlcpy (end, "?", sizeof end);
-  fprintf (out,
-           "   %s to %s, %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-           " bytes client to server, %" G_GUINT64_FORMAT " bytes server to client, end: ",
-           start, end, connection->n_packets, connection->n_payload_bytes[0],
-           connection->n_payload_bytes[1]);
+  fputs ("   ", out);
+  fputs (start, out);
+  fputs (" to ", out);
+  fputs (end, out);
+  fputs (", ", out);
+  put_uint (out, connection->n_packets);
+  fputs (" packets, ", out);
+  put_uint (out, connection->n_payload_bytes[0]);
+  fputs (" bytes client to server, ", out);
+  put_uint (out, connection->n_payload_bytes[1]);
+  fputs (" bytes server to client, end: ", out);
   put_text (report, out, connection->end_reason);
   fputc ('\n', out);
 }

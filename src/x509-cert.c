@@ -275,7 +275,7 @@ cert_free (MtdCert *cert)
   g_free (cert);
 }
 
-/* Parses DER whose SHA-256 the caller has already computed (the cache needs it as its key). */
+/* Parses DER whose SHA-256 the caller has already computed. */
 static MtdCert *
 cert_new_with_sha256 (const guint8 *der, gsize der_len, const guint8 *sha256, GError **error)
 {
@@ -423,15 +423,60 @@ mtd_format_utc (gint64 unix_seconds)
                           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Not a cryptographic hash, only a spread for the tables: equal keys are confirmed byte for byte.
+ * Eight bytes at a time, each word mixed in with a multiply and a rotate, so the signature at the
+ * end of a certificate's DER (different for every certificate) changes the result. */
+static guint64
+hash_bytes (const guint8 *bytes, gsize bytes_len)
+{
+  const guint64 multiplier = G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  guint64 hash = bytes_len * multiplier;
+  gsize offset = 0;
+  for (; offset + sizeof (guint64) <= bytes_len; offset += sizeof (guint64))
+    {
+      guint64 word;
+      memcpy (&word, bytes + offset, sizeof word);
+      hash = ((hash ^ word) * multiplier);
+      hash = (hash << 29) | (hash >> 35);
+    }
+  for (; offset < bytes_len; offset++)
+    hash = (hash ^ bytes[offset]) * multiplier;
+  return hash ^ (hash >> 32);
+}
+
+/* The names mtd_dn_from_der printed last, by a hash of their DER; see there. */
+#define DN_CACHE_SLOTS 64
+#define DN_CACHE_MAX_DER 512
+
+typedef struct {
+  gsize der_len; /* 0: the slot is empty */
+  guint8 der[DN_CACHE_MAX_DER];
+  char *text; /* owned */
+} DnCacheSlot;
+
+static __thread DnCacheSlot dn_cache[DN_CACHE_SLOTS];
+
 char *
 mtd_dn_from_der (const guint8 *der, gsize der_len)
 {
-  const unsigned char *end = der;
-
   g_return_val_if_fail (der != NULL || der_len == 0, NULL);
 
   if (der_len > LONG_MAX)
     return NULL;
+
+  /* A server names the same acceptable CAs in every CertificateRequest, and parsing and printing
+   * a Name through OpenSSL cost more than the rest of the handshake's parsing: the last names seen
+   * are kept, one per slot of a small table chosen by a hash of the DER.  Per thread, so callers
+   * need no lock; bounded by DN_CACHE_SLOTS names of at most DN_CACHE_MAX_DER bytes each. */
+  DnCacheSlot *slot = NULL;
+  if (der_len > 0 && der_len <= DN_CACHE_MAX_DER)
+    {
+      slot = &dn_cache[hash_bytes (der, der_len) % DN_CACHE_SLOTS];
+      if (slot->der_len == der_len && memcmp (slot->der, der, der_len) == 0)
+        return g_strdup (slot->text);
+    }
+
+  const unsigned char *end = der;
   ERR_clear_error ();
   g_autoptr (X509_NAME) name = d2i_X509_NAME (NULL, &end, (long) der_len);
   if (name == NULL || (gsize) (end - der) != der_len)
@@ -439,16 +484,21 @@ mtd_dn_from_der (const guint8 *der, gsize der_len)
       ERR_clear_error ();
       return NULL;
     }
-  return name_to_string (name);
+  char *text = name_to_string (name);
+  if (slot != NULL && text != NULL)
+    {
+      g_free (slot->text);
+      slot->text = g_strdup (text);
+      memcpy (slot->der, der, der_len);
+      slot->der_len = der_len;
+    }
+  return text;
 }
 
-/* The SHA-256 of a certificate's DER, as a hash table key. */
-typedef struct {
-  guint8 digest[SHA256_LEN];
-} CacheKey;
-
 struct _MtdCertCache {
-  GHashTable *by_sha256; /* CacheKey* (owned) -> MtdCert* (one reference owned) */
+  /* MtdCert* -> the same MtdCert*: keyed by its DER bytes, one reference owned.  A hit costs a
+   * cheap hash and one memcmp of the DER, never a SHA-256: only a miss computes the digests. */
+  GHashTable *by_der;
   guint max_entries;
   guint64 n_hits;
   guint64 n_misses;
@@ -457,16 +507,17 @@ struct _MtdCertCache {
 static guint
 cache_key_hash (gconstpointer key)
 {
-  /* A SHA-256 is already uniformly spread: its first four bytes are a good hash. */
-  guint hash = 0;
-  memcpy (&hash, ((const CacheKey *) key)->digest, sizeof hash);
-  return hash;
+  const MtdCert *cert = key;
+  return (guint) hash_bytes (cert->der, cert->der_len);
 }
 
 static gboolean
 cache_key_equal (gconstpointer a, gconstpointer b)
 {
-  return memcmp (((const CacheKey *) a)->digest, ((const CacheKey *) b)->digest, SHA256_LEN) == 0;
+  const MtdCert *cert_a = a;
+  const MtdCert *cert_b = b;
+  return cert_a->der_len == cert_b->der_len
+         && (cert_a->der_len == 0 || memcmp (cert_a->der, cert_b->der, cert_a->der_len) == 0);
 }
 
 MtdCertCache *
@@ -475,8 +526,8 @@ mtd_cert_cache_new (guint max_entries)
   g_return_val_if_fail (max_entries > 0, NULL);
 
   MtdCertCache *cache = g_new0 (MtdCertCache, 1);
-  cache->by_sha256 = g_hash_table_new_full (cache_key_hash, cache_key_equal, g_free,
-                                            (GDestroyNotify) mtd_cert_unref);
+  cache->by_der = g_hash_table_new_full (cache_key_hash, cache_key_equal, NULL,
+                                         (GDestroyNotify) mtd_cert_unref);
   cache->max_entries = max_entries;
   return cache;
 }
@@ -486,23 +537,20 @@ mtd_cert_cache_free (MtdCertCache *cache)
 {
   if (cache == NULL)
     return;
-  g_hash_table_unref (cache->by_sha256);
+  g_hash_table_unref (cache->by_der);
   g_free (cache);
 }
 
 MtdCert *
 mtd_cert_cache_get (MtdCertCache *cache, const guint8 *der, gsize der_len, GError **error)
 {
-  CacheKey key;
-
   g_return_val_if_fail (cache != NULL, NULL);
   g_return_val_if_fail (der != NULL || der_len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!sha256_or_error (der, der_len, key.digest, error))
-    return NULL;
-
-  MtdCert *cached = g_hash_table_lookup (cache->by_sha256, &key);
+  /* Only der and der_len of the probe are read; the DER stays borrowed. */
+  MtdCert probe = { .der = (guint8 *) der, .der_len = der_len };
+  MtdCert *cached = g_hash_table_lookup (cache->by_der, &probe);
   if (cached != NULL)
     {
       cache->n_hits++;
@@ -510,15 +558,15 @@ mtd_cert_cache_get (MtdCertCache *cache, const guint8 *der, gsize der_len, GErro
     }
 
   cache->n_misses++;
-  MtdCert *cert = cert_new_with_sha256 (der, der_len, key.digest, error);
+  MtdCert *cert = mtd_cert_new_from_der (der, der_len, error);
   if (cert == NULL)
     return NULL;
 
   /* Emptying the whole table is cheaper and simpler than LRU bookkeeping, and certificates still
    * in use elsewhere live on through the references their users hold. */
-  if (g_hash_table_size (cache->by_sha256) >= cache->max_entries)
-    g_hash_table_remove_all (cache->by_sha256);
-  g_hash_table_insert (cache->by_sha256, g_memdup2 (&key, sizeof key), mtd_cert_ref (cert));
+  if (g_hash_table_size (cache->by_der) >= cache->max_entries)
+    g_hash_table_remove_all (cache->by_der);
+  g_hash_table_insert (cache->by_der, cert, mtd_cert_ref (cert));
   return cert;
 }
 

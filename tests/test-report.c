@@ -17,6 +17,7 @@
 #include "mtd-conn.h"
 #include "mtd-diagnose.h"
 #include "mtd-report.h"
+#include "../src/report-private.h"
 
 #define START_USEC G_GINT64_CONSTANT (1796113800123456) /* 2026-12-01T08:30:00.123456Z */
 #define START_TEXT "2026-12-01T08:30:00.123456Z"
@@ -986,6 +987,37 @@ test_report_json_empty (void)
                           NULL);
 }
 
+/* The JSON writer gathers a connection's bytes in a buffer of a few kilobytes: strings longer
+ * than the buffer, and escapes that straddle its end, must come out whole and in order. */
+static void
+test_report_json_long_strings (void)
+{
+  g_autoptr (MtdConnection) connection = make_tls_unknown ();
+  g_autoptr (GString) sni = g_string_new (NULL);
+  for (guint i = 0; i < 8180; i++)
+    g_string_append_c (sni, 'x');
+  g_string_append (sni, "\"\\\x01");
+  for (guint i = 0; i < 9000; i++)
+    g_string_append_c (sni, 'y');
+  g_string_append (sni, "\xe2\x80\xa8");
+  for (guint i = 0; i < 30000; i++)
+    g_string_append_c (sni, 'z');
+  g_free (connection->tls->sni);
+  connection->tls->sni = g_string_free (g_steal_pointer (&sni), FALSE);
+  gsize json_len = 0;
+  g_autofree char *json = write_one_json (connection, &json_len);
+  g_assert_nonnull (strstr (json, "x\\\"\\\\\\u0001y"));
+  check_json_with_python (json, json_len,
+                          "import json, sys\n"
+                          "d = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                          "t = d['connections'][0]['tls']\n"
+                          "want = 'x' * 8180 + '\"\\\\\\x01' + 'y' * 9000 + '\\u2028' + 'z' * 30000\n"
+                          "assert t['sni'] == want, len(t['sni'])\n"
+                          "assert d['summary']['connections'] == 0\n"
+                          "print('ok')\n",
+                          NULL);
+}
+
 /* handshake_complete is null when the capture stops before the handshake could end, false when
  * an alert or the close ended it; unknown verdicts carry their reasons. */
 static void
@@ -1551,10 +1583,74 @@ test_report_progress (void)
   g_assert_cmpstr (small, ==, "1.0 of ");
 }
 
+/* The reference for the report's timestamps: what gmtime_r and printf make of the same instant. */
+static gboolean
+reference_utc (gint64 seconds, gint64 micros, gboolean has_micros, char *buf, gsize buf_len)
+{
+  buf[0] = '\0';
+  time_t as_time = (time_t) seconds;
+  struct tm tm;
+  if (gmtime_r (&as_time, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+    return FALSE;
+  if (has_micros)
+    g_snprintf (buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                micros);
+  else
+    g_snprintf (buf, buf_len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return TRUE;
+}
+
+static void
+check_utc (gint64 seconds)
+{
+  char expected[MTD_REPORT_TIME_LEN];
+  char got[MTD_REPORT_TIME_LEN];
+  gboolean is_expected = reference_utc (seconds, 0, FALSE, expected, sizeof expected);
+  g_assert_cmpint (mtd_report_format_seconds (seconds, got, sizeof got), ==, is_expected);
+  g_assert_cmpstr (got, ==, expected);
+  gint64 micros = (seconds & 0xFFFFF) % G_USEC_PER_SEC;
+  if (seconds > G_MININT64 / G_USEC_PER_SEC + 1 && seconds < G_MAXINT64 / G_USEC_PER_SEC - 1) {
+    is_expected = reference_utc (seconds, micros, TRUE, expected, sizeof expected);
+    g_assert_cmpint (mtd_report_format_usec (seconds * G_USEC_PER_SEC + micros, got, sizeof got),
+                     ==, is_expected);
+    g_assert_cmpstr (got, ==, expected);
+  }
+}
+
+/* Timestamps are computed by calendar arithmetic: they must agree with gmtime_r on every day of
+ * the years 1900 to 2200 and on a sample of days and edges across years 0 to 9999. */
+static void
+test_format_utc (void)
+{
+  const gint64 edges[] = {
+    0, -1, 1, 59, 60, 86399, 86400, -86400, -86401,
+    951782400,            /* 2000-02-29 */
+    4107542400,           /* 2100-03-01, after a century that is not a leap year */
+    253402300799,         /* 9999-12-31T23:59:59Z, the last time with four digits */
+    253402300800,         /* 10000-01-01: out of range */
+    -62167219200,         /* 0000-01-01 */
+    -62167219201,         /* year -1: out of range */
+    G_MAXINT64, G_MININT64,
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (edges); i++)
+    check_utc (edges[i]);
+  for (gint64 day = -25567; day < 84000; day++)
+    check_utc (day * 86400 + (day * 7919) % 86400);
+  for (gint64 day = -719528; day < 2932897; day += 97)
+    check_utc (day * 86400 + (day * 104729) % 86400);
+
+  char small[8];
+  g_assert_true (mtd_report_format_seconds (0, small, sizeof small));
+  g_assert_cmpstr (small, ==, "1970-01");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/report/format-utc", test_format_utc);
   g_test_add_func ("/diagnose/empty-list", test_diagnose_empty_list);
   g_test_add_func ("/diagnose/not-sent", test_diagnose_not_sent);
   g_test_add_func ("/diagnose/late-auth", test_diagnose_late_auth);
@@ -1571,6 +1667,7 @@ main (int argc, char **argv)
   g_test_add_func ("/conn/lifecycle", test_connection_lifecycle);
   g_test_add_func ("/report/json", test_report_json);
   g_test_add_func ("/report/json-empty", test_report_json_empty);
+  g_test_add_func ("/report/json-long-strings", test_report_json_long_strings);
   g_test_add_func ("/report/json-handshake-state", test_report_json_handshake_state);
   g_test_add_func ("/report/text", test_report_text);
   g_test_add_func ("/report/live-line", test_report_live_line);

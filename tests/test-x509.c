@@ -538,6 +538,48 @@ test_dn_from_der (void)
   g_assert_null (from_octets);
 }
 
+/* "CN=<common_name>" as DER: Name ::= SEQUENCE OF SET OF AttributeTypeAndValue (RFC 5280 §4.1.2.4),
+ * for names shorter than 100 bytes. */
+static GByteArray *
+common_name_der (const char *common_name)
+{
+  static const guint8 cn_oid[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+  guint8 value_len = (guint8) strlen (common_name);
+  guint8 attribute_len = (guint8) (sizeof cn_oid + 2 + value_len);
+  GByteArray *der = g_byte_array_new ();
+  guint8 head[] = { 0x30, (guint8) (attribute_len + 4), 0x31, (guint8) (attribute_len + 2), 0x30,
+                    attribute_len };
+  g_byte_array_append (der, head, sizeof head);
+  g_byte_array_append (der, cn_oid, sizeof cn_oid);
+  guint8 value_head[] = { 0x0C, value_len };
+  g_byte_array_append (der, value_head, sizeof value_head);
+  g_byte_array_append (der, (const guint8 *) common_name, value_len);
+  return der;
+}
+
+/* mtd_dn_from_der keeps the names it printed last: many names through its small table, twice and
+ * in another order, must each come back as their own text. */
+static void
+test_dn_from_der_repeated (void)
+{
+  const guint n_names = 300;
+  for (guint pass = 0; pass < 3; pass++)
+    for (guint i = 0; i < n_names; i++)
+      {
+        guint n = pass == 1 ? n_names - 1 - i : (i * 7) % n_names;
+        g_autofree char *common_name = g_strdup_printf ("host-%u.example", n);
+        g_autoptr (GByteArray) der = common_name_der (common_name);
+        g_autofree char *text = mtd_dn_from_der (der->data, der->len);
+        g_autofree char *expected = g_strconcat ("CN=", common_name, NULL);
+        g_assert_cmpstr (text, ==, expected);
+        /* The same bytes but one: a cached name must not answer for it. */
+        der->data[der->len - 1] = '#';
+        g_autofree char *changed = mtd_dn_from_der (der->data, der->len);
+        g_assert_cmpstr (changed, !=, expected);
+        g_assert_nonnull (changed);
+      }
+}
+
 static void
 test_ref (void)
 {
@@ -659,6 +701,7 @@ main (int argc, char **argv)
   g_test_add_func ("/x509/invalid/trailing-bytes", test_trailing_bytes);
   g_test_add_func ("/x509/patched-leaf", test_patched_leaf);
   g_test_add_func ("/x509/dn-from-der", test_dn_from_der);
+  g_test_add_func ("/x509/dn-from-der-repeated", test_dn_from_der_repeated);
   g_test_add_func ("/x509/ref", test_ref);
   g_test_add_func ("/x509/cache/hits-and-misses", test_cache_hits_and_misses);
   g_test_add_func ("/x509/cache/clear-when-full", test_cache_clear_when_full);
