@@ -45,7 +45,7 @@ static const LimitSpec limit_specs[] = {
   { "http-exchanges", UINT_FIELD (max_http_exchanges), 1, 1000000,
     "HTTP requests kept per connection (the others are counted)" },
   { "cached-certificates", UINT_FIELD (max_cached_certs), 1, 10000000,
-    "distinct parsed certificates cached by the SHA-256 of their DER" },
+    "distinct parsed certificates cached by their DER" },
 };
 
 static guint64
