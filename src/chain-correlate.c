@@ -499,7 +499,7 @@ typedef struct {
 } Candidate;
 
 typedef struct {
-  GArray *candidates;      /* Candidate, upstream legs that fit */
+  GArray *candidates;      /* Candidate, upstream legs that fit; NULL until one */
   guint n_downstream;      /* legs for which this one is a candidate upstream */
   MtdLeg *parent;          /* borrowed */
   guint matched;
@@ -1004,8 +1004,9 @@ emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
                                                          (GDestroyNotify) g_ptr_array_unref);
   for (guint i = 0; i < n_legs; i++) {
     MtdLeg *leg = g_ptr_array_index (chainer->legs, i);
+    /* candidates is made at the first one: most legs have none (no leg ends where they
+     * start), and settling runs over every held leg each time. */
     LegLinks *leg_links = g_new0 (LegLinks, 1);
-    leg_links->candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
     g_hash_table_insert (links, leg, leg_links);
     const char *host = host_of (chainer, leg->server.ip);
     GPtrArray *list = g_hash_table_lookup (served, host);
@@ -1054,6 +1055,8 @@ emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
        * or this certificate. */
       if (!is_nested (up, down) && (candidate.matched & strong_bits) == 0)
         continue;
+      if (down_links->candidates == NULL)
+        down_links->candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
       g_array_append_val (down_links->candidates, candidate);
       LegLinks *up_links = g_hash_table_lookup (links, up);
       up_links->n_downstream++;
@@ -1066,6 +1069,8 @@ emit_settled (MtdChainer *chainer, MtdOpenSince open_since, gpointer user_data)
   for (guint i = 0; i < n_legs; i++) {
     MtdLeg *down = g_ptr_array_index (chainer->legs, i);
     LegLinks *down_links = g_hash_table_lookup (links, down);
+    if (down_links->candidates == NULL)
+      continue;
     const Candidate *best = NULL;
     guint best_score = 0;
     for (guint c = 0; c < down_links->candidates->len; c++) {
