@@ -88,7 +88,9 @@ static const char *const request_methods[] = {
 typedef struct {
   gboolean is_client;
   MtdHttpPhase phase;
-  GByteArray *block;       /* owned: the head, trailers or chunk line being read; reused */
+  GByteArray *block;       /* owned: the head, trailers or chunk line being read; NULL until
+                            * its first byte and again once it is parsed, so an idle
+                            * connection holds none */
   gsize line_len;          /* bytes of the unfinished line at the end of block, LF excluded */
   gboolean is_cr_last;     /* the last byte of that line is CR */
   gboolean has_start_line; /* the current head's start line is complete */
@@ -278,7 +280,7 @@ note (MtdHttp *http, MtdAnomaly anomaly)
 static void
 reset_head (MtdHttpDirection *dir)
 {
-  g_byte_array_set_size (dir->block, 0);
+  g_clear_pointer (&dir->block, g_byte_array_unref);
   dir->line_len = 0;
   dir->is_cr_last = FALSE;
   dir->has_start_line = FALSE;
@@ -356,7 +358,7 @@ take_line (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in)
 {
   gboolean is_start_line = dir->phase == MTD_HTTP_PHASE_HEAD && !dir->has_start_line;
   gsize available = mtd_cursor_remaining (in);
-  gsize room = MTD_HTTP_MAX_BLOCK_LEN - dir->block->len;
+  gsize room = MTD_HTTP_MAX_BLOCK_LEN - (dir->block != NULL ? dir->block->len : 0);
   gsize scan_len = MIN (available, room);
   gboolean has_lf = FALSE;
   gsize n = 0;
@@ -385,6 +387,10 @@ take_line (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in)
   }
   if (!mtd_cursor_read_bytes (in, n, &bytes))
     g_assert_not_reached ();
+  if (n == 0)
+    return FALSE;
+  if (dir->block == NULL)
+    dir->block = g_byte_array_sized_new ((guint) n);
   g_byte_array_append (dir->block, bytes, (guint) n);
   return has_lf;
 }
@@ -899,7 +905,7 @@ parse_chunk_size (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *line)
     stop_bad (http, dir);
     return;
   }
-  g_byte_array_set_size (dir->block, 0);
+  g_clear_pointer (&dir->block, g_byte_array_unref);
   if (size == 0) {
     /* last-chunk: the trailer section follows (RFC 9112 §7.1.2). */
     dir->phase = MTD_HTTP_PHASE_TRAILER;
@@ -942,7 +948,7 @@ on_line (MtdHttp *http, MtdHttpDirection *dir)
     break;
   case MTD_HTTP_PHASE_CHUNK_END:
     /* RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF */
-    g_byte_array_set_size (dir->block, 0);
+    g_clear_pointer (&dir->block, g_byte_array_unref);
     if (is_empty)
       dir->phase = MTD_HTTP_PHASE_CHUNK_SIZE;
     else
@@ -1180,7 +1186,6 @@ mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges)
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     http->directions[i].is_client = i == 0;
     http->directions[i].phase = MTD_HTTP_PHASE_HEAD;
-    http->directions[i].block = g_byte_array_sized_new (512);
   }
   return http;
 }
@@ -1194,7 +1199,6 @@ mtd_http_free (MtdHttp *http)
   mtd_http2_free (http->h2);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     reset_head (&http->directions[i]);
-    g_byte_array_unref (http->directions[i].block);
   }
   g_ptr_array_unref (http->exchanges);
   g_array_unref (http->pending);
