@@ -160,10 +160,6 @@ typedef struct {
   guint64 server_hello_done_frame;
   guint64 certificate_verify_frame;
   guint64 client_key_exchange_frame;
-  /* Decryption (only with a key log) */
-  MtdRecordCipher *cipher;       /* this side's read state, NULL when not decrypting */
-  GByteArray *record_buffer;     /* the encrypted record being gathered */
-  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
   guint16 record_version;
   guint8 n_notes;
   guint8 n_late_alerts;
@@ -176,6 +172,24 @@ typedef struct {
   guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
   guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
+
+/* One side's read state with a key log. */
+typedef struct {
+  MtdRecordCipher *cipher;       /* NULL when not decrypting */
+  GByteArray *record_buffer;     /* the encrypted record being gathered */
+  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
+} SideDecrypt;
+
+/* What only decryption needs, allocated when a key log is set: a flow analysed without one
+ * carries a NULL pointer instead of the randoms, the sink and two sides' buffers. */
+typedef struct {
+  const MtdKeyLog *keylog;       /* borrowed */
+  MtdTlsPlaintextSink plaintext_sink; /* borrowed */
+  gpointer plaintext_sink_data;
+  guint8 client_random[32];
+  guint8 server_random[32];
+  SideDecrypt sides[2];
+} TlsDecrypt;
 
 struct _MtdTls {
   guint is_sslv2_client_hello : 1;
@@ -217,11 +231,7 @@ struct _MtdTls {
   /* frame of the packet being fed */
   guint64 current_frame;
   /* Decryption */
-  const MtdKeyLog *keylog;       /* borrowed, NULL without one */
-  MtdTlsPlaintextSink plaintext_sink; /* borrowed */
-  gpointer plaintext_sink_data;
-  guint8 client_random[32];
-  guint8 server_random[32];
+  TlsDecrypt *decrypt;           /* owned, NULL without a key log */
   MtdDecryptStatus decrypt_status;
   guint64 n_records_decrypted;
   guint64 decrypt_failure_frame;
@@ -254,15 +264,45 @@ code_list_clear (CodeList *list)
 }
 
 static void
-side_clear (TlsSide *side)
+side_decrypt_clear (SideDecrypt *side)
 {
-  if (side->message_buffer != NULL)
-    g_byte_array_unref (side->message_buffer);
   mtd_record_cipher_free (side->cipher);
   if (side->record_buffer != NULL)
     g_byte_array_unref (side->record_buffer);
   if (side->plain_buffer != NULL)
     g_byte_array_unref (side->plain_buffer);
+}
+
+static void
+decrypt_free (TlsDecrypt *decrypt)
+{
+  if (decrypt == NULL)
+    return;
+  side_decrypt_clear (&decrypt->sides[0]);
+  side_decrypt_clear (&decrypt->sides[1]);
+  g_free (decrypt);
+}
+
+/* A side's cipher, NULL when it is not being decrypted. */
+static MtdRecordCipher *
+side_cipher (const MtdTls *tls, guint side_index)
+{
+  return tls->decrypt != NULL ? tls->decrypt->sides[side_index].cipher : NULL;
+}
+
+/* Ends decryption of one side (missing bytes, a bad tag, new keys to come). */
+static void
+drop_cipher (MtdTls *tls, guint side_index)
+{
+  if (tls->decrypt != NULL)
+    g_clear_pointer (&tls->decrypt->sides[side_index].cipher, mtd_record_cipher_free);
+}
+
+static void
+side_clear (TlsSide *side)
+{
+  if (side->message_buffer != NULL)
+    g_byte_array_unref (side->message_buffer);
   if (side->chain != NULL)
     g_ptr_array_unref (side->chain);
 }
@@ -287,6 +327,7 @@ mtd_tls_free (MtdTls *tls)
     return;
   side_clear (&tls->sides[0]);
   side_clear (&tls->sides[1]);
+  decrypt_free (tls->decrypt);
   g_free (tls->sni);
   if (tls->alpn_offered != NULL)
     g_ptr_array_unref (tls->alpn_offered);
@@ -432,23 +473,30 @@ mtd_decrypt_status_name (MtdDecryptStatus status)
 void
 mtd_tls_set_keylog (MtdTls *tls, const MtdKeyLog *keylog)
 {
-  tls->keylog = keylog;
+  if (keylog == NULL)
+    return; /* without keys nothing is decrypted; the state is made only for a key log */
+  if (tls->decrypt == NULL)
+    tls->decrypt = g_new0 (TlsDecrypt, 1);
+  tls->decrypt->keylog = keylog;
 }
 
 void
 mtd_tls_set_plaintext_sink (MtdTls *tls, MtdTlsPlaintextSink sink, gpointer user_data)
 {
-  tls->plaintext_sink = sink;
-  tls->plaintext_sink_data = user_data;
+  /* Plaintext only comes out of decryption: without a key log there is none to pass on. */
+  if (tls->decrypt == NULL)
+    return;
+  tls->decrypt->plaintext_sink = sink;
+  tls->decrypt->plaintext_sink_data = user_data;
 }
 
 /* The secret of kind for this connection, NULL when the key log has none. */
 static const guint8 *
 find_secret (const MtdTls *tls, MtdSecretKind kind, gsize *secret_len)
 {
-  if (tls->keylog == NULL || !tls->has_client_random)
+  if (tls->decrypt == NULL || !tls->has_client_random)
     return NULL;
-  return mtd_keylog_lookup (tls->keylog, tls->client_random, kind, secret_len);
+  return mtd_keylog_lookup (tls->decrypt->keylog, tls->decrypt->client_random, kind, secret_len);
 }
 
 /* Records how far decryption got; a failure is final. */
@@ -467,7 +515,8 @@ set_decrypt_status (MtdTls *tls, MtdDecryptStatus status)
 static void
 use_tls13_secret (MtdTls *tls, guint side_index, MtdSecretKind kind)
 {
-  TlsSide *side = &tls->sides[side_index];
+  g_return_if_fail (tls->decrypt != NULL);
+  SideDecrypt *side = &tls->decrypt->sides[side_index];
   g_clear_pointer (&side->cipher, mtd_record_cipher_free);
   gsize secret_len = 0;
   const guint8 *secret = find_secret (tls, kind, &secret_len);
@@ -484,7 +533,7 @@ use_tls13_secret (MtdTls *tls, guint side_index, MtdSecretKind kind)
 static void
 start_tls13_decryption (MtdTls *tls, guint server_index)
 {
-  if (tls->keylog == NULL)
+  if (tls->decrypt == NULL)
     return;
   use_tls13_secret (tls, server_index, MTD_SECRET_SERVER_HANDSHAKE_TRAFFIC);
   use_tls13_secret (tls, 1 - server_index, MTD_SECRET_CLIENT_HANDSHAKE_TRAFFIC);
@@ -495,9 +544,9 @@ start_tls13_decryption (MtdTls *tls, guint server_index)
 static void
 start_tls12_decryption (MtdTls *tls, guint side_index)
 {
-  TlsSide *side = &tls->sides[side_index];
-  if (tls->keylog == NULL || tls->client_side < 0 || !tls->has_server_random)
+  if (tls->decrypt == NULL || tls->client_side < 0 || !tls->has_server_random)
     return;
+  SideDecrypt *side = &tls->decrypt->sides[side_index];
   g_clear_pointer (&side->cipher, mtd_record_cipher_free);
   gsize master_len = 0;
   const guint8 *master = find_secret (tls, MTD_SECRET_CLIENT_RANDOM, &master_len);
@@ -506,7 +555,8 @@ start_tls12_decryption (MtdTls *tls, guint side_index)
     return;
   }
   side->cipher = mtd_record_cipher_new_tls12 (tls->cipher_suite, master, master_len,
-                                              tls->client_random, tls->server_random,
+                                              tls->decrypt->client_random,
+                                              tls->decrypt->server_random,
                                               (gint) side_index == tls->client_side,
                                               tls->is_encrypt_then_mac);
   if (side->cipher == NULL)
@@ -672,11 +722,12 @@ parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
     /* A renegotiation's ClientHello (TLS 1.2, after the first Finished) brings the random
      * under which the key log files the new master secret; after a HelloRetryRequest the
      * random stays the first one's (RFC 8446 §4.1.2). */
-    if (side->has_finished && tls->server_version < VERSION_TLS13)
-      memcpy (tls->client_random, random, sizeof tls->client_random);
+    if (side->has_finished && tls->server_version < VERSION_TLS13 && tls->decrypt != NULL)
+      memcpy (tls->decrypt->client_random, random, sizeof tls->decrypt->client_random);
     return TRUE;
   }
-  memcpy (tls->client_random, random, sizeof tls->client_random);
+  if (tls->decrypt != NULL)
+    memcpy (tls->decrypt->client_random, random, sizeof tls->decrypt->client_random);
   tls->has_client_random = TRUE;
   tls->client_legacy_version = legacy_version;
   tls->client_max_version = legacy_version;
@@ -781,7 +832,8 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
   }
   side->has_server_hello = TRUE;
   side->server_hello_frame = tls->current_frame;
-  memcpy (tls->server_random, random, sizeof tls->server_random);
+  if (tls->decrypt != NULL)
+    memcpy (tls->decrypt->server_random, random, sizeof tls->decrypt->server_random);
   tls->has_server_random = TRUE;
   tls->has_psk = has_psk;
   gsize session_id_len = mtd_cursor_remaining (&session_id);
@@ -1370,26 +1422,27 @@ static void
 decrypt_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
-  GByteArray *record = side->record_buffer;
+  SideDecrypt *crypt = &tls->decrypt->sides[side_index];
+  GByteArray *record = crypt->record_buffer;
   if (record == NULL || record->len != side->record_len)
     return; /* bytes were missing; the gap handling already stopped decryption */
   /* One buffer per side, grown to the largest record (at most MAX_RECORD_LEN): nothing is
    * allocated per record. */
-  if (side->plain_buffer == NULL)
-    side->plain_buffer = g_byte_array_sized_new (MAX (record->len, 1));
-  g_byte_array_set_size (side->plain_buffer, MAX (record->len, 1));
-  guint8 *plain = side->plain_buffer->data;
+  if (crypt->plain_buffer == NULL)
+    crypt->plain_buffer = g_byte_array_sized_new (MAX (record->len, 1));
+  g_byte_array_set_size (crypt->plain_buffer, MAX (record->len, 1));
+  guint8 *plain = crypt->plain_buffer->data;
   gsize plain_len = 0;
   guint8 inner_type = 0;
-  if (!mtd_record_cipher_decrypt (side->cipher, side->record_type, side->record_version,
+  if (!mtd_record_cipher_decrypt (crypt->cipher, side->record_type, side->record_version,
                                   record->data, record->len, plain, record->len, &plain_len,
                                   &inner_type)) {
     /* The keys are not this connection's, or a record is missing: say so once, never guess. */
     if (tls->decrypt_failure_frame == 0)
       tls->decrypt_failure_frame = tls->current_frame;
     tls->decrypt_status = MTD_DECRYPT_FAILED;
-    g_clear_pointer (&tls->sides[0].cipher, mtd_record_cipher_free);
-    g_clear_pointer (&tls->sides[1].cipher, mtd_record_cipher_free);
+    drop_cipher (tls, 0);
+    drop_cipher (tls, 1);
     return;
   }
   tls->n_records_decrypted++;
@@ -1413,9 +1466,9 @@ decrypt_record (MtdTls *tls, guint side_index)
     break;
   }
   case RECORD_APPLICATION_DATA:
-    if (tls->plaintext_sink != NULL && plain_len > 0)
-      tls->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
-                           tls->plaintext_sink_data);
+    if (tls->decrypt->plaintext_sink != NULL && plain_len > 0)
+      tls->decrypt->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
+                                    tls->decrypt->plaintext_sink_data);
     break;
   default:
     break;
@@ -1423,7 +1476,7 @@ decrypt_record (MtdTls *tls, guint side_index)
   tls->is_decrypting_message = FALSE;
   /* RFC 8446 §7.1: after its Finished a side writes with its application traffic secret. */
   if (tls->server_version == VERSION_TLS13 && side->has_finished && !side->has_application_keys
-      && side->cipher != NULL) {
+      && crypt->cipher != NULL) {
     side->has_application_keys = TRUE;
     gboolean is_client = (gint) side_index == tls->client_side;
     use_tls13_secret (tls, side_index,
@@ -1433,8 +1486,8 @@ decrypt_record (MtdTls *tls, guint side_index)
    * derivation leaves a cipher that no record verifies against, which is reported then. */
   if (side->is_key_update_pending) {
     side->is_key_update_pending = FALSE;
-    if (side->cipher != NULL)
-      mtd_record_cipher_update_tls13 (side->cipher);
+    if (crypt->cipher != NULL)
+      mtd_record_cipher_update_tls13 (crypt->cipher);
   }
 }
 
@@ -1444,7 +1497,7 @@ finish_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
   side->is_record_decrypted = FALSE;
-  if (side->is_record_encrypted && side->cipher != NULL)
+  if (side->is_record_encrypted && side_cipher (tls, side_index) != NULL)
     decrypt_record (tls, side_index);
   switch (side->record_type) {
   case RECORD_CHANGE_CIPHER_SPEC:
@@ -1562,8 +1615,11 @@ feed_record_body (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
 {
   TlsSide *side = &tls->sides[side_index];
   if (side->is_record_encrypted) {
-    if (side->cipher != NULL && side->record_buffer != NULL)
-      g_byte_array_append (side->record_buffer, data, (guint) len);
+    if (side_cipher (tls, side_index) != NULL) {
+      GByteArray *record = tls->decrypt->sides[side_index].record_buffer;
+      if (record != NULL)
+        g_byte_array_append (record, data, (guint) len);
+    }
     return;
   }
   if (side->record_type == RECORD_ALERT) {
@@ -1602,12 +1658,13 @@ start_record (MtdTls *tls, guint side_index)
   side->is_record_encrypted = (side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC)
                               || (type == RECORD_ALERT && record_len > 2);
   side->record_version = version;
-  if (side->is_record_encrypted && side->cipher != NULL) {
+  if (side->is_record_encrypted && side_cipher (tls, side_index) != NULL) {
     /* Records are at most 2^14 + 256 bytes of ciphertext (RFC 8446 §5.2), which
      * is_record_header_valid has checked: the buffer is bounded. */
-    if (side->record_buffer == NULL)
-      side->record_buffer = g_byte_array_sized_new (record_len);
-    g_byte_array_set_size (side->record_buffer, 0);
+    SideDecrypt *crypt = &tls->decrypt->sides[side_index];
+    if (crypt->record_buffer == NULL)
+      crypt->record_buffer = g_byte_array_sized_new (record_len);
+    g_byte_array_set_size (crypt->record_buffer, 0);
   }
 }
 
@@ -1772,7 +1829,7 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
   side->n_probe = 0;
   /* A lost record takes its sequence number with it (RFC 8446 §5.3): later records of this side
    * cannot be decrypted, which is missing data, not wrong keys. */
-  g_clear_pointer (&side->cipher, mtd_record_cipher_free);
+  drop_cipher (tls, side_index);
   if (!side->is_tls || side->is_lost)
     return;
   /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
@@ -1819,7 +1876,7 @@ gboolean
 mtd_tls_is_decrypting (const MtdTls *tls, guint side_index)
 {
   g_return_val_if_fail (side_index < 2, FALSE);
-  return tls->sides[side_index].cipher != NULL;
+  return side_cipher (tls, side_index) != NULL;
 }
 
 gboolean
