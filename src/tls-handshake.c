@@ -94,12 +94,18 @@ typedef struct {
   guint n_codes;
 } CodeList;
 
-/* 16 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side. */
-typedef struct {
+/* 12 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side
+ * for as long as it lives.  The length (at most MAX_RECORD_LEN, 15 bits) and the content type
+ * share 32 bits, and 4-byte alignment drops the padding a 64-bit frame number would bring;
+ * fields are only read and written by value, never through a pointer to a member. */
+typedef struct __attribute__ ((packed, aligned (4))) {
   guint64 frame;
-  guint32 len; /* at most MAX_RECORD_LEN */
-  guint8 type;
+  guint32 len : 24;
+  guint32 type : 8;
 } RecordNote;
+
+G_STATIC_ASSERT (sizeof (RecordNote) == 12);
+G_STATIC_ASSERT (MAX_RECORD_LEN < (1 << 24));
 
 /* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
  * small counts are small integers. */
