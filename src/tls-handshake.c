@@ -195,7 +195,17 @@ typedef struct {
   guint8 client_random[32];
   guint8 server_random[32];
   SideDecrypt sides[2];
+  guint64 n_records_decrypted;
+  guint64 decrypt_failure_frame;
 } TlsDecrypt;
+
+/* What happened after the first handshake, allocated at its first event: most flows have none. */
+typedef struct {
+  guint64 post_handshake_request_frame;
+  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
+  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
+  guint n_key_updates;
+} TlsLate;
 
 struct _MtdTls {
   guint is_sslv2_client_hello : 1;
@@ -239,13 +249,8 @@ struct _MtdTls {
   /* Decryption */
   TlsDecrypt *decrypt;           /* owned, NULL without a key log */
   MtdDecryptStatus decrypt_status;
-  guint64 n_records_decrypted;
-  guint64 decrypt_failure_frame;
-  guint64 post_handshake_request_frame;
-  /* Certificates asked for after the first handshake, read with a key log */
-  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
-  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
-  guint n_key_updates;
+  /* Certificates asked for after the first handshake, KeyUpdates */
+  TlsLate *late;                 /* owned, NULL until the first such event */
 };
 
 void
@@ -343,10 +348,13 @@ mtd_tls_free (MtdTls *tls)
     g_ptr_array_unref (tls->acceptable_cas);
   code_list_clear (&tls->cert_types);
   code_list_clear (&tls->cr_signature_algorithms);
-  if (tls->late_auths != NULL)
-    g_array_unref (tls->late_auths);
-  if (tls->key_updates != NULL)
-    g_array_unref (tls->key_updates);
+  if (tls->late != NULL) {
+    if (tls->late->late_auths != NULL)
+      g_array_unref (tls->late->late_auths);
+    if (tls->late->key_updates != NULL)
+      g_array_unref (tls->late->key_updates);
+    g_free (tls->late);
+  }
   if (tls->alerts != NULL)
     g_array_unref (tls->alerts);
   g_free (tls);
@@ -1077,15 +1085,24 @@ parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
 
 /* ---- Certificates asked for after the first handshake ---------------------------------------- */
 
+static TlsLate *
+ensure_late (MtdTls *tls)
+{
+  if (tls->late == NULL)
+    tls->late = g_new0 (TlsLate, 1);
+  return tls->late;
+}
+
 /* Starts an entry for a post-handshake CertificateRequest or a renegotiation; NULL past the
  * cap, which is recorded. */
 static MtdLateAuth *
 open_late_auth (MtdTls *tls, MtdLateAuthKind kind)
 {
   tls->is_renegotiating = FALSE;
-  if (tls->late_auths == NULL)
-    tls->late_auths = late_auths_new ();
-  if (tls->late_auths->len >= MTD_MAX_LATE_AUTHS) {
+  TlsLate *state = ensure_late (tls);
+  if (state->late_auths == NULL)
+    state->late_auths = late_auths_new ();
+  if (state->late_auths->len >= MTD_MAX_LATE_AUTHS) {
     note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
     return NULL;
   }
@@ -1097,18 +1114,19 @@ open_late_auth (MtdTls *tls, MtdLateAuthKind kind)
   const char *reason = "the rest of this exchange is not in the capture";
   verdict_set (&late.requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
   verdict_set (&late.presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
-  g_array_append_val (tls->late_auths, late);
+  g_array_append_val (state->late_auths, late);
   tls->is_renegotiating = kind == MTD_LATE_AUTH_RENEGOTIATION;
   tls->has_late_client_hello = FALSE;
-  return &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+  return &g_array_index (state->late_auths, MtdLateAuth, state->late_auths->len - 1);
 }
 
 static MtdLateAuth *
 last_late_auth (MtdTls *tls, MtdLateAuthKind kind)
 {
-  if (tls->late_auths == NULL || tls->late_auths->len == 0)
+  if (tls->late == NULL || tls->late->late_auths == NULL || tls->late->late_auths->len == 0)
     return NULL;
-  MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+  GArray *late_auths = tls->late->late_auths;
+  MtdLateAuth *late = &g_array_index (late_auths, MtdLateAuth, late_auths->len - 1);
   return late->kind == kind ? late : NULL;
 }
 
@@ -1135,7 +1153,7 @@ handle_post_handshake_request (MtdTls *tls, guint side_index, MtdCursor body)
 {
   if (!tls->has_post_handshake_request) {
     tls->has_post_handshake_request = TRUE;
-    tls->post_handshake_request_frame = tls->current_frame;
+    ensure_late (tls)->post_handshake_request_frame = tls->current_frame;
   }
   /* Its CAs and algorithms are the ones that matter when the first handshake asked nothing. */
   if (!tls->sides[side_index].has_certificate_request && !read_certificate_request (tls, &body))
@@ -1220,13 +1238,14 @@ handle_key_update (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
   side->is_key_update_pending = TRUE;
-  if (tls->n_key_updates++ >= MTD_MAX_KEY_UPDATES)
+  TlsLate *late = ensure_late (tls);
+  if (late->n_key_updates++ >= MTD_MAX_KEY_UPDATES)
     return;
-  if (tls->key_updates == NULL)
-    tls->key_updates = g_array_new (FALSE, TRUE, sizeof (MtdKeyUpdate));
+  if (late->key_updates == NULL)
+    late->key_updates = g_array_new (FALSE, TRUE, sizeof (MtdKeyUpdate));
   /* is_from_client holds the side until mtd_tls_conclude knows the roles. */
   MtdKeyUpdate update = { tls->current_frame, (gboolean) side_index };
-  g_array_append_val (tls->key_updates, update);
+  g_array_append_val (late->key_updates, update);
 }
 
 static void
@@ -1444,14 +1463,14 @@ decrypt_record (MtdTls *tls, guint side_index)
                                   record->data, record->len, plain, record->len, &plain_len,
                                   &inner_type)) {
     /* The keys are not this connection's, or a record is missing: say so once, never guess. */
-    if (tls->decrypt_failure_frame == 0)
-      tls->decrypt_failure_frame = tls->current_frame;
+    if (tls->decrypt->decrypt_failure_frame == 0)
+      tls->decrypt->decrypt_failure_frame = tls->current_frame;
     tls->decrypt_status = MTD_DECRYPT_FAILED;
     drop_cipher (tls, 0);
     drop_cipher (tls, 1);
     return;
   }
-  tls->n_records_decrypted++;
+  tls->decrypt->n_records_decrypted++;
   side->is_record_decrypted = TRUE;
   set_decrypt_status (tls, MTD_DECRYPT_OK);
   tls->is_decrypting_message = TRUE;
@@ -2281,7 +2300,7 @@ conclude_tls13_decrypted (const MtdTls *tls, const TlsSide *client, const TlsSid
   } else if (tls->has_post_handshake_request) {
     verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED,
                  "after the handshake, with post-handshake authentication (RFC 8446 §4.6.2)");
-    verdict_add_frame (requested, tls->post_handshake_request_frame);
+    verdict_add_frame (requested, tls->late->post_handshake_request_frame);
   } else if (server->has_decrypted_finished) {
     verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_DECRYPTED,
                  "the server's encrypted flight ended with its Finished and held no "
@@ -2424,10 +2443,13 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   }
 
   facts->decrypt_status = tls->decrypt_status;
-  facts->n_records_decrypted = tls->n_records_decrypted;
-  facts->decrypt_failure_frame = tls->decrypt_failure_frame;
+  if (tls->decrypt != NULL) {
+    facts->n_records_decrypted = tls->decrypt->n_records_decrypted;
+    facts->decrypt_failure_frame = tls->decrypt->decrypt_failure_frame;
+  }
   facts->has_post_handshake_request = tls->has_post_handshake_request;
-  facts->post_handshake_request_frame = tls->post_handshake_request_frame;
+  if (tls->late != NULL)
+    facts->post_handshake_request_frame = tls->late->post_handshake_request_frame;
 
   gboolean is_tls13 = facts->version == VERSION_TLS13 || (facts->version >> 8) == 0x7F;
   if (is_tls13 && server->has_decrypted_handshake
@@ -2442,8 +2464,9 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   }
 
   facts->late_auths = late_auths_new ();
-  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++) {
-    const MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, i);
+  GArray *late_auths = tls->late != NULL ? tls->late->late_auths : NULL;
+  for (guint i = 0; late_auths != NULL && i < late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (late_auths, MtdLateAuth, i);
     MtdLateAuth copy = *late;
     verdict_copy (&copy.requested, &late->requested);
     verdict_copy (&copy.presented, &late->presented);
@@ -2455,14 +2478,14 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
     g_array_append_val (facts->late_auths, late);
   }
   apply_late_auths (facts);
-  if (tls->key_updates != NULL) {
-    facts->key_updates = g_array_copy (tls->key_updates);
+  if (tls->late != NULL && tls->late->key_updates != NULL) {
+    facts->key_updates = g_array_copy (tls->late->key_updates);
     for (guint i = 0; i < facts->key_updates->len; i++) {
       MtdKeyUpdate *update = &g_array_index (facts->key_updates, MtdKeyUpdate, i);
       update->is_from_client = (guint) update->is_from_client == client_index;
     }
   }
-  facts->n_key_updates = tls->n_key_updates;
+  facts->n_key_updates = tls->late != NULL ? tls->late->n_key_updates : 0;
   g_array_sort (facts->alerts, compare_alert_frames);
   return facts;
 }
