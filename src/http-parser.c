@@ -139,8 +139,9 @@ struct _MtdHttp {
   guint8 server_held[MTD_HTTP2_FRAME_HEADER_LEN];
   gsize n_server_held;
   MtdHttp2 *h2;                /* owned; NULL until HTTP/2 is seen */
-  GString *value;              /* owned scratch: the field value being assembled; reused */
-  GString *field_name;         /* owned scratch: the name of a field being kept */
+  GString *value;              /* owned scratch: the field value being assembled; NULL
+                                * outside parse_fields, so an idle connection holds none */
+  GString *field_name;         /* owned scratch: the name of a field being kept; as value */
   const char *const *kept_names; /* borrowed, NULL-terminated, may be NULL */
   guint64 frame;               /* the frame of the feed call being parsed */
   MtdHttpDirection directions[2]; /* [0] client to server, [1] server to client */
@@ -656,6 +657,9 @@ parse_fields (MtdHttp *http, const MtdHttpDirection *dir, MtdCursor *block,
   MtdHttpField field = MTD_HTTP_FIELD_OTHER;
   gboolean has_field = FALSE;
 
+  /* Made per header section, not per packet, and only for as long as it is read. */
+  http->value = g_string_new (NULL);
+  http->field_name = g_string_new (NULL);
   while (!mtd_cursor_is_empty (block)) {
     MtdCursor line = mtd_cursor_init (NULL, 0);
     const guint8 *name = NULL;
@@ -697,6 +701,8 @@ parse_fields (MtdHttp *http, const MtdHttpDirection *dir, MtdCursor *block,
   }
   if (has_field)
     apply_field (http, dir, field, fields);
+  g_string_free (g_steal_pointer (&http->value), TRUE);
+  g_string_free (g_steal_pointer (&http->field_name), TRUE);
 }
 
 static void
@@ -1181,8 +1187,6 @@ mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges)
   http->max_exchanges = max_exchanges;
   http->exchanges = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
   http->pending = g_array_new (FALSE, FALSE, sizeof (MtdHttpPending));
-  http->value = g_string_new (NULL);
-  http->field_name = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     http->directions[i].is_client = i == 0;
     http->directions[i].phase = MTD_HTTP_PHASE_HEAD;
@@ -1202,8 +1206,6 @@ mtd_http_free (MtdHttp *http)
   }
   g_ptr_array_unref (http->exchanges);
   g_array_unref (http->pending);
-  g_string_free (http->value, TRUE);
-  g_string_free (http->field_name, TRUE);
   g_free (http);
 }
 

@@ -230,6 +230,7 @@ struct _MtdTls {
   guint16 partial_server_version; /* legacy_version of a ServerHello cut short */
   guint16 cipher_suite;
   guint8 client_session_id_len;
+  MtdDecryptStatus decrypt_status; /* here, in what the small fields leave of 8 bytes */
   MtdTlsLimits limits;
   MtdCertCache *cache;           /* borrowed */
   MtdAnomalyCounts *anomalies;   /* borrowed */
@@ -248,7 +249,6 @@ struct _MtdTls {
   guint64 current_frame;
   /* Decryption */
   TlsDecrypt *decrypt;           /* owned, NULL without a key log */
-  MtdDecryptStatus decrypt_status;
   /* Certificates asked for after the first handshake, KeyUpdates */
   TlsLate *late;                 /* owned, NULL until the first such event */
 };
