@@ -106,6 +106,7 @@ typedef struct __attribute__ ((packed, aligned (4))) {
 
 G_STATIC_ASSERT (sizeof (RecordNote) == 12);
 G_STATIC_ASSERT (MAX_RECORD_LEN < (1 << 24));
+G_STATIC_ASSERT (MAX_LATE_HANDSHAKE_NOTES < 4); /* TlsSide.n_late_handshake has 2 bits */
 
 /* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
  * small counts are small integers. */
@@ -139,6 +140,7 @@ typedef struct {
   guint has_decrypted_finished : 1;
   guint is_key_update_pending : 1; /* a decrypted KeyUpdate: new keys after this record */
   guint is_record_decrypted : 1; /* the record just finished was read with the key log */
+  guint n_late_handshake : 2;    /* at most MAX_LATE_HANDSHAKE_NOTES */
 
   /* Stream framing */
   guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
@@ -156,6 +158,9 @@ typedef struct {
 
   /* What this side sent */
   guint n_handshake_after_finished;
+  guint16 record_version;        /* in what n_handshake_after_finished leaves of 8 bytes */
+  guint8 n_notes;
+  guint8 n_late_alerts;
   guint64 first_encrypted_handshake_frame;
   guint64 renegotiation_frame;
   guint64 client_hello_frame;
@@ -166,13 +171,10 @@ typedef struct {
   guint64 server_hello_done_frame;
   guint64 certificate_verify_frame;
   guint64 client_key_exchange_frame;
-  guint16 record_version;
-  guint8 n_notes;
-  guint8 n_late_alerts;
-  guint8 n_late_handshake;
-  RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
   guint64 first_encrypted_record_frame;
+  /* 4-byte aligned from here, so that nothing is padded before the notes */
+  RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
   guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
