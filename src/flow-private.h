@@ -11,6 +11,8 @@
  * bytes (an overlap conflict: an evasion attempt or a broken middlebox) from a plain one. */
 #define MTD_REASM_TAIL_LEN 32
 
+G_STATIC_ASSERT (MTD_REASM_MAX_SEGMENTS <= G_MAXUINT8 && MTD_REASM_TAIL_LEN <= G_MAXUINT8);
+
 typedef struct {
   guint32 seq;
   guint32 wire_len;     /* sequence space the segment covers */
@@ -21,21 +23,22 @@ typedef struct {
 } MtdOooSegment;
 
 typedef struct {
-  gboolean has_base;     /* next_seq is known */
-  gboolean is_buffering;
-  gboolean has_fin;
+  /* Flags and small counts in bytes, grouped: a live flow keeps two of these (80 bytes each). */
+  guint8 has_base;       /* next_seq is known */
+  guint8 is_buffering;
+  guint8 has_fin;
+  guint8 has_peer_ack;
   guint32 next_seq;      /* the first sequence number not yet delivered */
   guint32 fin_seq;
-  gboolean has_peer_ack;
   guint32 max_peer_ack;  /* the highest ACK the other side sent for this direction */
   guint8 *ooo_data;      /* owned, allocated on first need, capacity max_ooo_bytes */
   gsize ooo_used;
   MtdOooSegment *segments; /* owned, MTD_REASM_MAX_SEGMENTS, allocated with ooo_data: most
                             * directions never see a segment out of order */
-  guint n_segments;
   guint n_stalled_packets;
+  guint8 n_segments;     /* at most MTD_REASM_MAX_SEGMENTS */
+  guint8 tail_len;       /* at most MTD_REASM_TAIL_LEN */
   guint8 tail[MTD_REASM_TAIL_LEN]; /* the last tail_len bytes delivered, ending at next_seq */
-  guint tail_len;
 } MtdReasmSide;
 
 /* Where reassembled bytes go: the flow table forwards them to the analysis callbacks. */

@@ -22,11 +22,13 @@ typedef struct {
 struct _MtdFlow {
   MtdFlowInfo info;     /* info.addr[0] and info.port[0] are side 0, the first packet's sender */
   MtdReasmSide sides[2];
-  gboolean has_fin[2];
-  gboolean is_closed;   /* a tombstone: analysis ended, late packets are swallowed */
+  /* Flags in bytes, grouped with the delivering side in 8 bytes. */
+  guint8 has_fin[2];
+  guint8 is_closed;     /* a tombstone: analysis ended, late packets are swallowed */
   /* Opened by a bare ACK, FIN or RST: not a connection (no analysis, not live) until a segment
    * with bytes shows it is one that began before the capture. */
-  gboolean is_tentative;
+  guint8 is_tentative;
+  guint delivering_side;
   gpointer state;       /* the analysis layer's, until on_end */
   GList lru_link;       /* embedded: the flow is its own queue node */
   /* Embedded: its nodes in the age queues of its client and server addresses (all four
@@ -35,7 +37,6 @@ struct _MtdFlow {
   struct _AddressAge *ages[4]; /* borrowed: the queues it is in, NULL for unused slots */
   GQueue *queue;        /* borrowed: the table's queue the flow is in */
   MtdFlowTable *table;  /* borrowed */
-  guint delivering_side;
 };
 
 struct _MtdFlowTable {

@@ -88,7 +88,9 @@ static const char *const request_methods[] = {
 typedef struct {
   gboolean is_client;
   MtdHttpPhase phase;
-  GByteArray *block;       /* owned: the head, trailers or chunk line being read; reused */
+  GByteArray *block;       /* owned: the head, trailers or chunk line being read; NULL until
+                            * its first byte and again once it is parsed, so an idle
+                            * connection holds none */
   gsize line_len;          /* bytes of the unfinished line at the end of block, LF excluded */
   gboolean is_cr_last;     /* the last byte of that line is CR */
   gboolean has_start_line; /* the current head's start line is complete */
@@ -137,8 +139,9 @@ struct _MtdHttp {
   guint8 server_held[MTD_HTTP2_FRAME_HEADER_LEN];
   gsize n_server_held;
   MtdHttp2 *h2;                /* owned; NULL until HTTP/2 is seen */
-  GString *value;              /* owned scratch: the field value being assembled; reused */
-  GString *field_name;         /* owned scratch: the name of a field being kept */
+  GString *value;              /* owned scratch: the field value being assembled; NULL
+                                * outside parse_fields, so an idle connection holds none */
+  GString *field_name;         /* owned scratch: the name of a field being kept; as value */
   const char *const *kept_names; /* borrowed, NULL-terminated, may be NULL */
   guint64 frame;               /* the frame of the feed call being parsed */
   MtdHttpDirection directions[2]; /* [0] client to server, [1] server to client */
@@ -278,7 +281,7 @@ note (MtdHttp *http, MtdAnomaly anomaly)
 static void
 reset_head (MtdHttpDirection *dir)
 {
-  g_byte_array_set_size (dir->block, 0);
+  g_clear_pointer (&dir->block, g_byte_array_unref);
   dir->line_len = 0;
   dir->is_cr_last = FALSE;
   dir->has_start_line = FALSE;
@@ -356,7 +359,7 @@ take_line (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in)
 {
   gboolean is_start_line = dir->phase == MTD_HTTP_PHASE_HEAD && !dir->has_start_line;
   gsize available = mtd_cursor_remaining (in);
-  gsize room = MTD_HTTP_MAX_BLOCK_LEN - dir->block->len;
+  gsize room = MTD_HTTP_MAX_BLOCK_LEN - (dir->block != NULL ? dir->block->len : 0);
   gsize scan_len = MIN (available, room);
   gboolean has_lf = FALSE;
   gsize n = 0;
@@ -385,6 +388,10 @@ take_line (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *in)
   }
   if (!mtd_cursor_read_bytes (in, n, &bytes))
     g_assert_not_reached ();
+  if (n == 0)
+    return FALSE;
+  if (dir->block == NULL)
+    dir->block = g_byte_array_sized_new ((guint) n);
   g_byte_array_append (dir->block, bytes, (guint) n);
   return has_lf;
 }
@@ -650,6 +657,9 @@ parse_fields (MtdHttp *http, const MtdHttpDirection *dir, MtdCursor *block,
   MtdHttpField field = MTD_HTTP_FIELD_OTHER;
   gboolean has_field = FALSE;
 
+  /* Made per header section, not per packet, and only for as long as it is read. */
+  http->value = g_string_new (NULL);
+  http->field_name = g_string_new (NULL);
   while (!mtd_cursor_is_empty (block)) {
     MtdCursor line = mtd_cursor_init (NULL, 0);
     const guint8 *name = NULL;
@@ -691,6 +701,8 @@ parse_fields (MtdHttp *http, const MtdHttpDirection *dir, MtdCursor *block,
   }
   if (has_field)
     apply_field (http, dir, field, fields);
+  g_string_free (g_steal_pointer (&http->value), TRUE);
+  g_string_free (g_steal_pointer (&http->field_name), TRUE);
 }
 
 static void
@@ -899,7 +911,7 @@ parse_chunk_size (MtdHttp *http, MtdHttpDirection *dir, MtdCursor *line)
     stop_bad (http, dir);
     return;
   }
-  g_byte_array_set_size (dir->block, 0);
+  g_clear_pointer (&dir->block, g_byte_array_unref);
   if (size == 0) {
     /* last-chunk: the trailer section follows (RFC 9112 §7.1.2). */
     dir->phase = MTD_HTTP_PHASE_TRAILER;
@@ -942,7 +954,7 @@ on_line (MtdHttp *http, MtdHttpDirection *dir)
     break;
   case MTD_HTTP_PHASE_CHUNK_END:
     /* RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF */
-    g_byte_array_set_size (dir->block, 0);
+    g_clear_pointer (&dir->block, g_byte_array_unref);
     if (is_empty)
       dir->phase = MTD_HTTP_PHASE_CHUNK_SIZE;
     else
@@ -1175,12 +1187,9 @@ mtd_http_new (MtdAnomalyCounts *anomalies, guint max_exchanges)
   http->max_exchanges = max_exchanges;
   http->exchanges = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_http_exchange_free);
   http->pending = g_array_new (FALSE, FALSE, sizeof (MtdHttpPending));
-  http->value = g_string_new (NULL);
-  http->field_name = g_string_new (NULL);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     http->directions[i].is_client = i == 0;
     http->directions[i].phase = MTD_HTTP_PHASE_HEAD;
-    http->directions[i].block = g_byte_array_sized_new (512);
   }
   return http;
 }
@@ -1194,12 +1203,9 @@ mtd_http_free (MtdHttp *http)
   mtd_http2_free (http->h2);
   for (guint i = 0; i < G_N_ELEMENTS (http->directions); i++) {
     reset_head (&http->directions[i]);
-    g_byte_array_unref (http->directions[i].block);
   }
   g_ptr_array_unref (http->exchanges);
   g_array_unref (http->pending);
-  g_string_free (http->value, TRUE);
-  g_string_free (http->field_name, TRUE);
   g_free (http);
 }
 

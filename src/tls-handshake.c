@@ -94,12 +94,19 @@ typedef struct {
   guint n_codes;
 } CodeList;
 
-/* 16 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side. */
-typedef struct {
+/* 12 bytes: a flow keeps up to MAX_RECORD_NOTES + MAX_LATE_HANDSHAKE_NOTES of these per side
+ * for as long as it lives.  The length (at most MAX_RECORD_LEN, 15 bits) and the content type
+ * share 32 bits, and 4-byte alignment drops the padding a 64-bit frame number would bring;
+ * fields are only read and written by value, never through a pointer to a member. */
+typedef struct __attribute__ ((packed, aligned (4))) {
   guint64 frame;
-  guint32 len; /* at most MAX_RECORD_LEN */
-  guint8 type;
+  guint32 len : 24;
+  guint32 type : 8;
 } RecordNote;
+
+G_STATIC_ASSERT (sizeof (RecordNote) == 12);
+G_STATIC_ASSERT (MAX_RECORD_LEN < (1 << 24));
+G_STATIC_ASSERT (MAX_LATE_HANDSHAKE_NOTES < 4); /* TlsSide.n_late_handshake has 2 bits */
 
 /* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
  * small counts are small integers. */
@@ -133,6 +140,7 @@ typedef struct {
   guint has_decrypted_finished : 1;
   guint is_key_update_pending : 1; /* a decrypted KeyUpdate: new keys after this record */
   guint is_record_decrypted : 1; /* the record just finished was read with the key log */
+  guint n_late_handshake : 2;    /* at most MAX_LATE_HANDSHAKE_NOTES */
 
   /* Stream framing */
   guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
@@ -150,6 +158,9 @@ typedef struct {
 
   /* What this side sent */
   guint n_handshake_after_finished;
+  guint16 record_version;        /* in what n_handshake_after_finished leaves of 8 bytes */
+  guint8 n_notes;
+  guint8 n_late_alerts;
   guint64 first_encrypted_handshake_frame;
   guint64 renegotiation_frame;
   guint64 client_hello_frame;
@@ -160,22 +171,43 @@ typedef struct {
   guint64 server_hello_done_frame;
   guint64 certificate_verify_frame;
   guint64 client_key_exchange_frame;
-  /* Decryption (only with a key log) */
-  MtdRecordCipher *cipher;       /* this side's read state, NULL when not decrypting */
-  GByteArray *record_buffer;     /* the encrypted record being gathered */
-  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
-  guint16 record_version;
-  guint8 n_notes;
-  guint8 n_late_alerts;
-  guint8 n_late_handshake;
-  RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
   guint64 first_encrypted_record_frame;
+  /* 4-byte aligned from here, so that nothing is padded before the notes */
+  RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
   /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
   RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
   guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
   guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
+
+/* One side's read state with a key log. */
+typedef struct {
+  MtdRecordCipher *cipher;       /* NULL when not decrypting */
+  GByteArray *record_buffer;     /* the encrypted record being gathered */
+  GByteArray *plain_buffer;      /* its plaintext, reused record after record */
+} SideDecrypt;
+
+/* What only decryption needs, allocated when a key log is set: a flow analysed without one
+ * carries a NULL pointer instead of the randoms, the sink and two sides' buffers. */
+typedef struct {
+  const MtdKeyLog *keylog;       /* borrowed */
+  MtdTlsPlaintextSink plaintext_sink; /* borrowed */
+  gpointer plaintext_sink_data;
+  guint8 client_random[32];
+  guint8 server_random[32];
+  SideDecrypt sides[2];
+  guint64 n_records_decrypted;
+  guint64 decrypt_failure_frame;
+} TlsDecrypt;
+
+/* What happened after the first handshake, allocated at its first event: most flows have none. */
+typedef struct {
+  guint64 post_handshake_request_frame;
+  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
+  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
+  guint n_key_updates;
+} TlsLate;
 
 struct _MtdTls {
   guint is_sslv2_client_hello : 1;
@@ -200,6 +232,7 @@ struct _MtdTls {
   guint16 partial_server_version; /* legacy_version of a ServerHello cut short */
   guint16 cipher_suite;
   guint8 client_session_id_len;
+  MtdDecryptStatus decrypt_status; /* here, in what the small fields leave of 8 bytes */
   MtdTlsLimits limits;
   MtdCertCache *cache;           /* borrowed */
   MtdAnomalyCounts *anomalies;   /* borrowed */
@@ -217,19 +250,9 @@ struct _MtdTls {
   /* frame of the packet being fed */
   guint64 current_frame;
   /* Decryption */
-  const MtdKeyLog *keylog;       /* borrowed, NULL without one */
-  MtdTlsPlaintextSink plaintext_sink; /* borrowed */
-  gpointer plaintext_sink_data;
-  guint8 client_random[32];
-  guint8 server_random[32];
-  MtdDecryptStatus decrypt_status;
-  guint64 n_records_decrypted;
-  guint64 decrypt_failure_frame;
-  guint64 post_handshake_request_frame;
-  /* Certificates asked for after the first handshake, read with a key log */
-  GArray *late_auths;            /* MtdLateAuth, NULL until the first */
-  GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
-  guint n_key_updates;
+  TlsDecrypt *decrypt;           /* owned, NULL without a key log */
+  /* Certificates asked for after the first handshake, KeyUpdates */
+  TlsLate *late;                 /* owned, NULL until the first such event */
 };
 
 void
@@ -254,15 +277,45 @@ code_list_clear (CodeList *list)
 }
 
 static void
-side_clear (TlsSide *side)
+side_decrypt_clear (SideDecrypt *side)
 {
-  if (side->message_buffer != NULL)
-    g_byte_array_unref (side->message_buffer);
   mtd_record_cipher_free (side->cipher);
   if (side->record_buffer != NULL)
     g_byte_array_unref (side->record_buffer);
   if (side->plain_buffer != NULL)
     g_byte_array_unref (side->plain_buffer);
+}
+
+static void
+decrypt_free (TlsDecrypt *decrypt)
+{
+  if (decrypt == NULL)
+    return;
+  side_decrypt_clear (&decrypt->sides[0]);
+  side_decrypt_clear (&decrypt->sides[1]);
+  g_free (decrypt);
+}
+
+/* A side's cipher, NULL when it is not being decrypted. */
+static MtdRecordCipher *
+side_cipher (const MtdTls *tls, guint side_index)
+{
+  return tls->decrypt != NULL ? tls->decrypt->sides[side_index].cipher : NULL;
+}
+
+/* Ends decryption of one side (missing bytes, a bad tag, new keys to come). */
+static void
+drop_cipher (MtdTls *tls, guint side_index)
+{
+  if (tls->decrypt != NULL)
+    g_clear_pointer (&tls->decrypt->sides[side_index].cipher, mtd_record_cipher_free);
+}
+
+static void
+side_clear (TlsSide *side)
+{
+  if (side->message_buffer != NULL)
+    g_byte_array_unref (side->message_buffer);
   if (side->chain != NULL)
     g_ptr_array_unref (side->chain);
 }
@@ -287,6 +340,7 @@ mtd_tls_free (MtdTls *tls)
     return;
   side_clear (&tls->sides[0]);
   side_clear (&tls->sides[1]);
+  decrypt_free (tls->decrypt);
   g_free (tls->sni);
   if (tls->alpn_offered != NULL)
     g_ptr_array_unref (tls->alpn_offered);
@@ -296,10 +350,13 @@ mtd_tls_free (MtdTls *tls)
     g_ptr_array_unref (tls->acceptable_cas);
   code_list_clear (&tls->cert_types);
   code_list_clear (&tls->cr_signature_algorithms);
-  if (tls->late_auths != NULL)
-    g_array_unref (tls->late_auths);
-  if (tls->key_updates != NULL)
-    g_array_unref (tls->key_updates);
+  if (tls->late != NULL) {
+    if (tls->late->late_auths != NULL)
+      g_array_unref (tls->late->late_auths);
+    if (tls->late->key_updates != NULL)
+      g_array_unref (tls->late->key_updates);
+    g_free (tls->late);
+  }
   if (tls->alerts != NULL)
     g_array_unref (tls->alerts);
   g_free (tls);
@@ -432,23 +489,30 @@ mtd_decrypt_status_name (MtdDecryptStatus status)
 void
 mtd_tls_set_keylog (MtdTls *tls, const MtdKeyLog *keylog)
 {
-  tls->keylog = keylog;
+  if (keylog == NULL)
+    return; /* without keys nothing is decrypted; the state is made only for a key log */
+  if (tls->decrypt == NULL)
+    tls->decrypt = g_new0 (TlsDecrypt, 1);
+  tls->decrypt->keylog = keylog;
 }
 
 void
 mtd_tls_set_plaintext_sink (MtdTls *tls, MtdTlsPlaintextSink sink, gpointer user_data)
 {
-  tls->plaintext_sink = sink;
-  tls->plaintext_sink_data = user_data;
+  /* Plaintext only comes out of decryption: without a key log there is none to pass on. */
+  if (tls->decrypt == NULL)
+    return;
+  tls->decrypt->plaintext_sink = sink;
+  tls->decrypt->plaintext_sink_data = user_data;
 }
 
 /* The secret of kind for this connection, NULL when the key log has none. */
 static const guint8 *
 find_secret (const MtdTls *tls, MtdSecretKind kind, gsize *secret_len)
 {
-  if (tls->keylog == NULL || !tls->has_client_random)
+  if (tls->decrypt == NULL || !tls->has_client_random)
     return NULL;
-  return mtd_keylog_lookup (tls->keylog, tls->client_random, kind, secret_len);
+  return mtd_keylog_lookup (tls->decrypt->keylog, tls->decrypt->client_random, kind, secret_len);
 }
 
 /* Records how far decryption got; a failure is final. */
@@ -467,7 +531,8 @@ set_decrypt_status (MtdTls *tls, MtdDecryptStatus status)
 static void
 use_tls13_secret (MtdTls *tls, guint side_index, MtdSecretKind kind)
 {
-  TlsSide *side = &tls->sides[side_index];
+  g_return_if_fail (tls->decrypt != NULL);
+  SideDecrypt *side = &tls->decrypt->sides[side_index];
   g_clear_pointer (&side->cipher, mtd_record_cipher_free);
   gsize secret_len = 0;
   const guint8 *secret = find_secret (tls, kind, &secret_len);
@@ -484,7 +549,7 @@ use_tls13_secret (MtdTls *tls, guint side_index, MtdSecretKind kind)
 static void
 start_tls13_decryption (MtdTls *tls, guint server_index)
 {
-  if (tls->keylog == NULL)
+  if (tls->decrypt == NULL)
     return;
   use_tls13_secret (tls, server_index, MTD_SECRET_SERVER_HANDSHAKE_TRAFFIC);
   use_tls13_secret (tls, 1 - server_index, MTD_SECRET_CLIENT_HANDSHAKE_TRAFFIC);
@@ -495,9 +560,9 @@ start_tls13_decryption (MtdTls *tls, guint server_index)
 static void
 start_tls12_decryption (MtdTls *tls, guint side_index)
 {
-  TlsSide *side = &tls->sides[side_index];
-  if (tls->keylog == NULL || tls->client_side < 0 || !tls->has_server_random)
+  if (tls->decrypt == NULL || tls->client_side < 0 || !tls->has_server_random)
     return;
+  SideDecrypt *side = &tls->decrypt->sides[side_index];
   g_clear_pointer (&side->cipher, mtd_record_cipher_free);
   gsize master_len = 0;
   const guint8 *master = find_secret (tls, MTD_SECRET_CLIENT_RANDOM, &master_len);
@@ -506,7 +571,8 @@ start_tls12_decryption (MtdTls *tls, guint side_index)
     return;
   }
   side->cipher = mtd_record_cipher_new_tls12 (tls->cipher_suite, master, master_len,
-                                              tls->client_random, tls->server_random,
+                                              tls->decrypt->client_random,
+                                              tls->decrypt->server_random,
                                               (gint) side_index == tls->client_side,
                                               tls->is_encrypt_then_mac);
   if (side->cipher == NULL)
@@ -672,11 +738,12 @@ parse_client_hello (MtdTls *tls, guint side_index, MtdCursor *body)
     /* A renegotiation's ClientHello (TLS 1.2, after the first Finished) brings the random
      * under which the key log files the new master secret; after a HelloRetryRequest the
      * random stays the first one's (RFC 8446 §4.1.2). */
-    if (side->has_finished && tls->server_version < VERSION_TLS13)
-      memcpy (tls->client_random, random, sizeof tls->client_random);
+    if (side->has_finished && tls->server_version < VERSION_TLS13 && tls->decrypt != NULL)
+      memcpy (tls->decrypt->client_random, random, sizeof tls->decrypt->client_random);
     return TRUE;
   }
-  memcpy (tls->client_random, random, sizeof tls->client_random);
+  if (tls->decrypt != NULL)
+    memcpy (tls->decrypt->client_random, random, sizeof tls->decrypt->client_random);
   tls->has_client_random = TRUE;
   tls->client_legacy_version = legacy_version;
   tls->client_max_version = legacy_version;
@@ -781,7 +848,8 @@ parse_server_hello (MtdTls *tls, guint side_index, MtdCursor *body)
   }
   side->has_server_hello = TRUE;
   side->server_hello_frame = tls->current_frame;
-  memcpy (tls->server_random, random, sizeof tls->server_random);
+  if (tls->decrypt != NULL)
+    memcpy (tls->decrypt->server_random, random, sizeof tls->decrypt->server_random);
   tls->has_server_random = TRUE;
   tls->has_psk = has_psk;
   gsize session_id_len = mtd_cursor_remaining (&session_id);
@@ -1019,15 +1087,24 @@ parse_certificate_request (MtdTls *tls, guint side_index, MtdCursor *body)
 
 /* ---- Certificates asked for after the first handshake ---------------------------------------- */
 
+static TlsLate *
+ensure_late (MtdTls *tls)
+{
+  if (tls->late == NULL)
+    tls->late = g_new0 (TlsLate, 1);
+  return tls->late;
+}
+
 /* Starts an entry for a post-handshake CertificateRequest or a renegotiation; NULL past the
  * cap, which is recorded. */
 static MtdLateAuth *
 open_late_auth (MtdTls *tls, MtdLateAuthKind kind)
 {
   tls->is_renegotiating = FALSE;
-  if (tls->late_auths == NULL)
-    tls->late_auths = late_auths_new ();
-  if (tls->late_auths->len >= MTD_MAX_LATE_AUTHS) {
+  TlsLate *state = ensure_late (tls);
+  if (state->late_auths == NULL)
+    state->late_auths = late_auths_new ();
+  if (state->late_auths->len >= MTD_MAX_LATE_AUTHS) {
     note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS);
     return NULL;
   }
@@ -1039,18 +1116,19 @@ open_late_auth (MtdTls *tls, MtdLateAuthKind kind)
   const char *reason = "the rest of this exchange is not in the capture";
   verdict_set (&late.requested, MTD_REQUESTED_UNKNOWN, MTD_HOW_NONE, reason);
   verdict_set (&late.presented, MTD_PRESENTED_UNKNOWN, MTD_HOW_NONE, reason);
-  g_array_append_val (tls->late_auths, late);
+  g_array_append_val (state->late_auths, late);
   tls->is_renegotiating = kind == MTD_LATE_AUTH_RENEGOTIATION;
   tls->has_late_client_hello = FALSE;
-  return &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+  return &g_array_index (state->late_auths, MtdLateAuth, state->late_auths->len - 1);
 }
 
 static MtdLateAuth *
 last_late_auth (MtdTls *tls, MtdLateAuthKind kind)
 {
-  if (tls->late_auths == NULL || tls->late_auths->len == 0)
+  if (tls->late == NULL || tls->late->late_auths == NULL || tls->late->late_auths->len == 0)
     return NULL;
-  MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, tls->late_auths->len - 1);
+  GArray *late_auths = tls->late->late_auths;
+  MtdLateAuth *late = &g_array_index (late_auths, MtdLateAuth, late_auths->len - 1);
   return late->kind == kind ? late : NULL;
 }
 
@@ -1077,7 +1155,7 @@ handle_post_handshake_request (MtdTls *tls, guint side_index, MtdCursor body)
 {
   if (!tls->has_post_handshake_request) {
     tls->has_post_handshake_request = TRUE;
-    tls->post_handshake_request_frame = tls->current_frame;
+    ensure_late (tls)->post_handshake_request_frame = tls->current_frame;
   }
   /* Its CAs and algorithms are the ones that matter when the first handshake asked nothing. */
   if (!tls->sides[side_index].has_certificate_request && !read_certificate_request (tls, &body))
@@ -1162,13 +1240,14 @@ handle_key_update (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
   side->is_key_update_pending = TRUE;
-  if (tls->n_key_updates++ >= MTD_MAX_KEY_UPDATES)
+  TlsLate *late = ensure_late (tls);
+  if (late->n_key_updates++ >= MTD_MAX_KEY_UPDATES)
     return;
-  if (tls->key_updates == NULL)
-    tls->key_updates = g_array_new (FALSE, TRUE, sizeof (MtdKeyUpdate));
+  if (late->key_updates == NULL)
+    late->key_updates = g_array_new (FALSE, TRUE, sizeof (MtdKeyUpdate));
   /* is_from_client holds the side until mtd_tls_conclude knows the roles. */
   MtdKeyUpdate update = { tls->current_frame, (gboolean) side_index };
-  g_array_append_val (tls->key_updates, update);
+  g_array_append_val (late->key_updates, update);
 }
 
 static void
@@ -1370,29 +1449,30 @@ static void
 decrypt_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
-  GByteArray *record = side->record_buffer;
+  SideDecrypt *crypt = &tls->decrypt->sides[side_index];
+  GByteArray *record = crypt->record_buffer;
   if (record == NULL || record->len != side->record_len)
     return; /* bytes were missing; the gap handling already stopped decryption */
   /* One buffer per side, grown to the largest record (at most MAX_RECORD_LEN): nothing is
    * allocated per record. */
-  if (side->plain_buffer == NULL)
-    side->plain_buffer = g_byte_array_sized_new (MAX (record->len, 1));
-  g_byte_array_set_size (side->plain_buffer, MAX (record->len, 1));
-  guint8 *plain = side->plain_buffer->data;
+  if (crypt->plain_buffer == NULL)
+    crypt->plain_buffer = g_byte_array_sized_new (MAX (record->len, 1));
+  g_byte_array_set_size (crypt->plain_buffer, MAX (record->len, 1));
+  guint8 *plain = crypt->plain_buffer->data;
   gsize plain_len = 0;
   guint8 inner_type = 0;
-  if (!mtd_record_cipher_decrypt (side->cipher, side->record_type, side->record_version,
+  if (!mtd_record_cipher_decrypt (crypt->cipher, side->record_type, side->record_version,
                                   record->data, record->len, plain, record->len, &plain_len,
                                   &inner_type)) {
     /* The keys are not this connection's, or a record is missing: say so once, never guess. */
-    if (tls->decrypt_failure_frame == 0)
-      tls->decrypt_failure_frame = tls->current_frame;
+    if (tls->decrypt->decrypt_failure_frame == 0)
+      tls->decrypt->decrypt_failure_frame = tls->current_frame;
     tls->decrypt_status = MTD_DECRYPT_FAILED;
-    g_clear_pointer (&tls->sides[0].cipher, mtd_record_cipher_free);
-    g_clear_pointer (&tls->sides[1].cipher, mtd_record_cipher_free);
+    drop_cipher (tls, 0);
+    drop_cipher (tls, 1);
     return;
   }
-  tls->n_records_decrypted++;
+  tls->decrypt->n_records_decrypted++;
   side->is_record_decrypted = TRUE;
   set_decrypt_status (tls, MTD_DECRYPT_OK);
   tls->is_decrypting_message = TRUE;
@@ -1413,9 +1493,9 @@ decrypt_record (MtdTls *tls, guint side_index)
     break;
   }
   case RECORD_APPLICATION_DATA:
-    if (tls->plaintext_sink != NULL && plain_len > 0)
-      tls->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
-                           tls->plaintext_sink_data);
+    if (tls->decrypt->plaintext_sink != NULL && plain_len > 0)
+      tls->decrypt->plaintext_sink (side_index, plain, plain_len, tls->current_frame,
+                                    tls->decrypt->plaintext_sink_data);
     break;
   default:
     break;
@@ -1423,7 +1503,7 @@ decrypt_record (MtdTls *tls, guint side_index)
   tls->is_decrypting_message = FALSE;
   /* RFC 8446 §7.1: after its Finished a side writes with its application traffic secret. */
   if (tls->server_version == VERSION_TLS13 && side->has_finished && !side->has_application_keys
-      && side->cipher != NULL) {
+      && crypt->cipher != NULL) {
     side->has_application_keys = TRUE;
     gboolean is_client = (gint) side_index == tls->client_side;
     use_tls13_secret (tls, side_index,
@@ -1433,8 +1513,8 @@ decrypt_record (MtdTls *tls, guint side_index)
    * derivation leaves a cipher that no record verifies against, which is reported then. */
   if (side->is_key_update_pending) {
     side->is_key_update_pending = FALSE;
-    if (side->cipher != NULL)
-      mtd_record_cipher_update_tls13 (side->cipher);
+    if (crypt->cipher != NULL)
+      mtd_record_cipher_update_tls13 (crypt->cipher);
   }
 }
 
@@ -1444,7 +1524,7 @@ finish_record (MtdTls *tls, guint side_index)
 {
   TlsSide *side = &tls->sides[side_index];
   side->is_record_decrypted = FALSE;
-  if (side->is_record_encrypted && side->cipher != NULL)
+  if (side->is_record_encrypted && side_cipher (tls, side_index) != NULL)
     decrypt_record (tls, side_index);
   switch (side->record_type) {
   case RECORD_CHANGE_CIPHER_SPEC:
@@ -1562,8 +1642,11 @@ feed_record_body (MtdTls *tls, guint side_index, const guint8 *data, gsize len)
 {
   TlsSide *side = &tls->sides[side_index];
   if (side->is_record_encrypted) {
-    if (side->cipher != NULL && side->record_buffer != NULL)
-      g_byte_array_append (side->record_buffer, data, (guint) len);
+    if (side_cipher (tls, side_index) != NULL) {
+      GByteArray *record = tls->decrypt->sides[side_index].record_buffer;
+      if (record != NULL)
+        g_byte_array_append (record, data, (guint) len);
+    }
     return;
   }
   if (side->record_type == RECORD_ALERT) {
@@ -1602,12 +1685,13 @@ start_record (MtdTls *tls, guint side_index)
   side->is_record_encrypted = (side->is_encrypting && type != RECORD_CHANGE_CIPHER_SPEC)
                               || (type == RECORD_ALERT && record_len > 2);
   side->record_version = version;
-  if (side->is_record_encrypted && side->cipher != NULL) {
+  if (side->is_record_encrypted && side_cipher (tls, side_index) != NULL) {
     /* Records are at most 2^14 + 256 bytes of ciphertext (RFC 8446 §5.2), which
      * is_record_header_valid has checked: the buffer is bounded. */
-    if (side->record_buffer == NULL)
-      side->record_buffer = g_byte_array_sized_new (record_len);
-    g_byte_array_set_size (side->record_buffer, 0);
+    SideDecrypt *crypt = &tls->decrypt->sides[side_index];
+    if (crypt->record_buffer == NULL)
+      crypt->record_buffer = g_byte_array_sized_new (record_len);
+    g_byte_array_set_size (crypt->record_buffer, 0);
   }
 }
 
@@ -1772,7 +1856,7 @@ mtd_tls_gap (MtdTls *tls, guint side_index, gsize len)
   side->n_probe = 0;
   /* A lost record takes its sequence number with it (RFC 8446 §5.3): later records of this side
    * cannot be decrypted, which is missing data, not wrong keys. */
-  g_clear_pointer (&side->cipher, mtd_record_cipher_free);
+  drop_cipher (tls, side_index);
   if (!side->is_tls || side->is_lost)
     return;
   /* Inside a record body we are only skipping, so a known-length hole that ends inside the same
@@ -1819,7 +1903,7 @@ gboolean
 mtd_tls_is_decrypting (const MtdTls *tls, guint side_index)
 {
   g_return_val_if_fail (side_index < 2, FALSE);
-  return tls->sides[side_index].cipher != NULL;
+  return side_cipher (tls, side_index) != NULL;
 }
 
 gboolean
@@ -2218,7 +2302,7 @@ conclude_tls13_decrypted (const MtdTls *tls, const TlsSide *client, const TlsSid
   } else if (tls->has_post_handshake_request) {
     verdict_set (requested, MTD_REQUESTED_YES, MTD_HOW_DECRYPTED,
                  "after the handshake, with post-handshake authentication (RFC 8446 §4.6.2)");
-    verdict_add_frame (requested, tls->post_handshake_request_frame);
+    verdict_add_frame (requested, tls->late->post_handshake_request_frame);
   } else if (server->has_decrypted_finished) {
     verdict_set (requested, MTD_REQUESTED_NO, MTD_HOW_DECRYPTED,
                  "the server's encrypted flight ended with its Finished and held no "
@@ -2361,10 +2445,13 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   }
 
   facts->decrypt_status = tls->decrypt_status;
-  facts->n_records_decrypted = tls->n_records_decrypted;
-  facts->decrypt_failure_frame = tls->decrypt_failure_frame;
+  if (tls->decrypt != NULL) {
+    facts->n_records_decrypted = tls->decrypt->n_records_decrypted;
+    facts->decrypt_failure_frame = tls->decrypt->decrypt_failure_frame;
+  }
   facts->has_post_handshake_request = tls->has_post_handshake_request;
-  facts->post_handshake_request_frame = tls->post_handshake_request_frame;
+  if (tls->late != NULL)
+    facts->post_handshake_request_frame = tls->late->post_handshake_request_frame;
 
   gboolean is_tls13 = facts->version == VERSION_TLS13 || (facts->version >> 8) == 0x7F;
   if (is_tls13 && server->has_decrypted_handshake
@@ -2379,8 +2466,9 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   }
 
   facts->late_auths = late_auths_new ();
-  for (guint i = 0; tls->late_auths != NULL && i < tls->late_auths->len; i++) {
-    const MtdLateAuth *late = &g_array_index (tls->late_auths, MtdLateAuth, i);
+  GArray *late_auths = tls->late != NULL ? tls->late->late_auths : NULL;
+  for (guint i = 0; late_auths != NULL && i < late_auths->len; i++) {
+    const MtdLateAuth *late = &g_array_index (late_auths, MtdLateAuth, i);
     MtdLateAuth copy = *late;
     verdict_copy (&copy.requested, &late->requested);
     verdict_copy (&copy.presented, &late->presented);
@@ -2392,14 +2480,14 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
     g_array_append_val (facts->late_auths, late);
   }
   apply_late_auths (facts);
-  if (tls->key_updates != NULL) {
-    facts->key_updates = g_array_copy (tls->key_updates);
+  if (tls->late != NULL && tls->late->key_updates != NULL) {
+    facts->key_updates = g_array_copy (tls->late->key_updates);
     for (guint i = 0; i < facts->key_updates->len; i++) {
       MtdKeyUpdate *update = &g_array_index (facts->key_updates, MtdKeyUpdate, i);
       update->is_from_client = (guint) update->is_from_client == client_index;
     }
   }
-  facts->n_key_updates = tls->n_key_updates;
+  facts->n_key_updates = tls->late != NULL ? tls->late->n_key_updates : 0;
   g_array_sort (facts->alerts, compare_alert_frames);
   return facts;
 }
