@@ -186,6 +186,18 @@ mtd_report_spool_file (MtdReport *report, MtdSpool **spools, guint index)
   return spools[index]->file;
 }
 
+const char *
+mtd_report_decimal (guint64 value, char buf[MTD_REPORT_DECIMAL_LEN], gsize *len)
+{
+  gsize n_digits = 0;
+  do {
+    buf[MTD_REPORT_DECIMAL_LEN - 1 - n_digits++] = (char) ('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  *len = n_digits;
+  return buf + MTD_REPORT_DECIMAL_LEN - n_digits;
+}
+
 gboolean
 mtd_report_is_bidi_control (gunichar c)
 {

@@ -234,20 +234,15 @@ json_string (JsonWriter *writer, const char *key, const char *text)
   json_write_string (writer, text);
 }
 
-/* Decimal digits by hand: numbers are most of a report's values, and printf's format parsing
- * cost more than everything else the writer does for them. */
 static void
 json_write_decimal (JsonWriter *writer, gboolean is_negative, guint64 magnitude)
 {
-  char digits[24];
+  char buf[MTD_REPORT_DECIMAL_LEN];
   gsize n_digits = 0;
-  do {
-    digits[sizeof digits - 1 - n_digits++] = (char) ('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude > 0);
+  const char *digits = mtd_report_decimal (magnitude, buf, &n_digits);
   if (is_negative)
-    digits[sizeof digits - 1 - n_digits++] = '-';
-  json_write_bytes (writer, digits + sizeof digits - n_digits, n_digits);
+    json_write_bytes (writer, "-", 1);
+  json_write_bytes (writer, digits, n_digits);
 }
 
 static void

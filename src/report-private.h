@@ -34,6 +34,12 @@ FILE *mtd_report_spool_file (MtdReport *report, MtdSpool **spools, guint index);
  * raw they reorder the text around them, so every writer escapes them in untrusted text. */
 gboolean mtd_report_is_bidi_control (gunichar c);
 
+/* Decimal digits by hand: numbers are most of a report's values, and printf's format parsing
+ * cost more than everything else a writer does for them.  Writes value's digits at the end of
+ * buf and returns where they start; *len is their count. */
+#define MTD_REPORT_DECIMAL_LEN 24
+const char *mtd_report_decimal (guint64 value, char buf[MTD_REPORT_DECIMAL_LEN], gsize *len);
+
 struct _MtdReport {
   MtdReportFormat format;
   FILE *out;             /* borrowed */

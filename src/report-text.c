@@ -64,18 +64,14 @@ put_raw_text (FILE *out, const char *text)
   }
 }
 
-/* Decimal digits by hand: a connection's block holds a dozen numbers, and printf's format
- * parsing cost more than writing them. */
+/* A connection's block holds a dozen numbers: see mtd_report_decimal. */
 static void
 put_uint (FILE *out, guint64 value)
 {
-  char digits[24];
+  char buf[MTD_REPORT_DECIMAL_LEN];
   gsize n_digits = 0;
-  do {
-    digits[sizeof digits - 1 - n_digits++] = (char) ('0' + value % 10);
-    value /= 10;
-  } while (value > 0);
-  fwrite (digits + sizeof digits - n_digits, 1, n_digits, out);
+  const char *digits = mtd_report_decimal (value, buf, &n_digits);
+  fwrite (digits, 1, n_digits, out);
 }
 
 /* Untrusted text as put_raw_text writes it, after --redact took out what it hides: any text from
