@@ -58,7 +58,12 @@ struct _MtdFlowTable {
   guint64 n_evicted;
   guint64 n_idle_closed;
   const MtdPacket *current_packet;   /* borrowed during add_segment */
+  /* Packets look at the queues' heads (cold in the cache) at most once per
+   * EXPIRY_CHECK_INTERVAL_USEC of capture time: the times out are seconds long. */
+  gint64 last_expiry_check_usec;
 };
+
+#define EXPIRY_CHECK_INTERVAL_USEC (100 * 1000)
 
 /* ---- Live flows by address and age -------------------------------------------------------- */
 
@@ -477,7 +482,12 @@ void
 mtd_flow_table_add_segment (MtdFlowTable *table, const MtdDecodedPacket *decoded,
                             const MtdPacket *packet)
 {
-  expire_idle (table, packet->ts_usec);
+  /* Also when the clock went back (the next input of several): then it starts over. */
+  if (packet->ts_usec - table->last_expiry_check_usec >= EXPIRY_CHECK_INTERVAL_USEC
+      || packet->ts_usec < table->last_expiry_check_usec) {
+    table->last_expiry_check_usec = packet->ts_usec;
+    expire_idle (table, packet->ts_usec);
+  }
 
   FlowKey key = { 0 };
   key.ip_version = decoded->ip_version;
