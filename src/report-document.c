@@ -885,6 +885,14 @@ mtd_document_put_input_path (MtdReport *report, FILE *out, guint input_index)
     fprintf (out, "%c%u%c", INPUT_MARK_START, input_index, INPUT_MARK_END);
 }
 
+void
+mtd_document_put_tshark_line (MtdReport *report, FILE *out, guint input_index, guint64 frame)
+{
+  fputs ("tshark -r ", out);
+  mtd_document_put_input_path (report, out, input_index);
+  fprintf (out, " -Y frame.number==%" G_GUINT64_FORMAT "\n", frame);
+}
+
 char *
 mtd_document_shell_word (const char *path)
 {

@@ -113,6 +113,10 @@ const char *mtd_document_ladder_label (const MtdLadderStep *step, char *buf, gsi
  * spool it writes a stand-in, which becomes the path when the spool is copied into the report:
  * the paths are known only at the finish. */
 void mtd_document_put_input_path (MtdReport *report, FILE *out, guint input_index);
+/* "tshark -r FILE -Y frame.number==N\n", the line that opens a cited frame: inside a code block
+ * in both formats, so the writers add no markup of their own. */
+void mtd_document_put_tshark_line (MtdReport *report, FILE *out, guint input_index,
+                                   guint64 frame);
 
 /* A path as one shell word for a tshark command line: as it is when it holds only characters
  * safe in a shell, else quoted by g_shell_quote; control characters and bytes that are not

@@ -381,13 +381,6 @@ html_commands_begin (MtdReport *report, FILE *out)
   fputs ("<pre class=\"commands\"><code>", out);
 }
 
-static void
-html_command (MtdReport *report, FILE *out, guint input_index, guint64 frame)
-{
-  fputs ("tshark -r ", out);
-  mtd_document_put_input_path (report, out, input_index);
-  fprintf (out, " -Y frame.number==%" G_GUINT64_FORMAT "\n", frame);
-}
 
 static void
 html_commands_end (MtdReport *report, FILE *out)
@@ -608,7 +601,7 @@ const MtdDocWriter mtd_html_writer = {
   .cell_begin = html_cell_begin,
   .cell_end = html_cell_end,
   .commands_begin = html_commands_begin,
-  .command = html_command,
+  .command = mtd_document_put_tshark_line,
   .commands_end = html_commands_end,
   .input_path = html_input_path,
   .tree = html_tree,

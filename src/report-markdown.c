@@ -250,13 +250,6 @@ md_commands_begin (MtdReport *report, FILE *out)
   fputs ("```sh\n", out);
 }
 
-static void
-md_command (MtdReport *report, FILE *out, guint input_index, guint64 frame)
-{
-  fputs ("tshark -r ", out);
-  mtd_document_put_input_path (report, out, input_index);
-  fprintf (out, " -Y frame.number==%" G_GUINT64_FORMAT "\n", frame);
-}
 
 static void
 md_commands_end (MtdReport *report, FILE *out)
@@ -343,7 +336,7 @@ const MtdDocWriter mtd_markdown_writer = {
   .cell_begin = md_cell_begin,
   .cell_end = md_cell_end,
   .commands_begin = md_commands_begin,
-  .command = md_command,
+  .command = mtd_document_put_tshark_line,
   .commands_end = md_commands_end,
   .input_path = md_input_path,
   .tree = md_tree,
