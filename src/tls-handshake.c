@@ -106,7 +106,6 @@ typedef struct __attribute__ ((packed, aligned (4))) {
 
 G_STATIC_ASSERT (sizeof (RecordNote) == 12);
 G_STATIC_ASSERT (MAX_RECORD_LEN < (1 << 24));
-G_STATIC_ASSERT (MAX_LATE_HANDSHAKE_NOTES < 4); /* TlsSide.n_late_handshake has 2 bits */
 
 /* A flow keeps this state for as long as it lives: flags are one-bit fields, grouped, and
  * small counts are small integers. */
@@ -140,7 +139,6 @@ typedef struct {
   guint has_decrypted_finished : 1;
   guint is_key_update_pending : 1; /* a decrypted KeyUpdate: new keys after this record */
   guint is_record_decrypted : 1; /* the record just finished was read with the key log */
-  guint n_late_handshake : 2;    /* at most MAX_LATE_HANDSHAKE_NOTES */
 
   /* Stream framing */
   guint8 probe[RECORD_HEADER_LEN]; /* a segment too short to tell whether TLS starts there */
@@ -160,9 +158,7 @@ typedef struct {
   guint n_handshake_after_finished;
   guint16 record_version;        /* in what n_handshake_after_finished leaves of 8 bytes */
   guint8 n_notes;
-  guint8 n_late_alerts;
   guint64 first_encrypted_handshake_frame;
-  guint64 renegotiation_frame;
   guint64 client_hello_frame;
   guint64 server_hello_frame;
   guint64 certificate_frame;
@@ -171,14 +167,9 @@ typedef struct {
   guint64 server_hello_done_frame;
   guint64 certificate_verify_frame;
   guint64 client_key_exchange_frame;
-  guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
   guint64 first_encrypted_record_frame;
   /* 4-byte aligned from here, so that nothing is padded before the notes */
   RecordNote notes[MAX_RECORD_NOTES]; /* encrypted records after the ServerHello */
-  /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
-  RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
-  guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
-  guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
 } TlsSide;
 
 /* One side's read state with a key log. */
@@ -201,8 +192,21 @@ typedef struct {
   guint64 decrypt_failure_frame;
 } TlsDecrypt;
 
+/* What one side sent after its first handshake (TLS 1.2 renegotiation without keys, alerts past
+ * the notes): kept in TlsLate, so that a flow without such records does not carry it. */
+typedef struct {
+  /* TLS 1.2 without keys: the encrypted handshake records after its first Finished */
+  RecordNote late_handshake[MAX_LATE_HANDSHAKE_NOTES];
+  guint8 n_late_handshake;       /* at most MAX_LATE_HANDSHAKE_NOTES */
+  guint8 n_late_alerts;          /* at most MAX_LATE_ALERTS */
+  guint n_late_ccs;              /* all of them: one per renegotiation the side completed */
+  guint n_late_before_ccs;       /* late handshake records before that ChangeCipherSpec */
+  guint64 late_alert_frames[MAX_LATE_ALERTS]; /* TLS 1.3 alert-sized records past the notes */
+} TlsLateSide;
+
 /* What happened after the first handshake, allocated at its first event: most flows have none. */
 typedef struct {
+  TlsLateSide sides[2];
   guint64 post_handshake_request_frame;
   GArray *late_auths;            /* MtdLateAuth, NULL until the first */
   GArray *key_updates;           /* MtdKeyUpdate, NULL until the first */
@@ -1095,6 +1099,21 @@ ensure_late (MtdTls *tls)
   return tls->late;
 }
 
+/* A side's records after its first handshake, for writing: allocated with TlsLate. */
+static TlsLateSide *
+ensure_late_side (MtdTls *tls, guint side_index)
+{
+  return &ensure_late (tls)->sides[side_index];
+}
+
+/* A side's records after its first handshake, for reading: all zero when there were none. */
+static const TlsLateSide *
+late_side (const MtdTls *tls, guint side_index)
+{
+  static const TlsLateSide none;
+  return tls->late != NULL ? &tls->late->sides[side_index] : &none;
+}
+
 /* Starts an entry for a post-handshake CertificateRequest or a renegotiation; NULL past the
  * cap, which is recorded. */
 static MtdLateAuth *
@@ -1437,10 +1456,14 @@ note_encrypted_record (MtdTls *tls, TlsSide *side, guint8 type, gsize len)
   }
   /* Past the handshake only alerts matter, and in TLS 1.3 they are known by size alone. */
   gsize hash_len = 0, tag_len = 0;
-  if (type == RECORD_APPLICATION_DATA && side->n_late_alerts < MAX_LATE_ALERTS
+  guint side_index = (guint) (side - tls->sides);
+  if (type == RECORD_APPLICATION_DATA
+      && late_side (tls, side_index)->n_late_alerts < MAX_LATE_ALERTS
       && mtd_tls13_suite_lengths (tls->cipher_suite, &hash_len, &tag_len)
-      && len == 2 + 1 + tag_len)
-    side->late_alert_frames[side->n_late_alerts++] = tls->current_frame;
+      && len == 2 + 1 + tag_len) {
+    TlsLateSide *late = ensure_late_side (tls, side_index);
+    late->late_alert_frames[late->n_late_alerts++] = tls->current_frame;
+  }
 }
 
 /* Decrypts the record gathered in the side's record buffer and parses its plaintext: handshake
@@ -1528,13 +1551,16 @@ finish_record (MtdTls *tls, guint side_index)
     decrypt_record (tls, side_index);
   switch (side->record_type) {
   case RECORD_CHANGE_CIPHER_SPEC:
-    if (side->has_encrypted_handshake && !side->has_late_ccs) {
-      /* A renegotiation's ChangeCipherSpec ends the side's flight of that handshake. */
-      side->has_late_ccs = TRUE;
-      side->n_late_before_ccs = side->n_handshake_after_finished;
+    if (side->has_encrypted_handshake) {
+      TlsLateSide *late = ensure_late_side (tls, side_index);
+      if (!side->has_late_ccs) {
+        /* A renegotiation's ChangeCipherSpec ends the side's flight of that handshake. */
+        side->has_late_ccs = TRUE;
+        late->n_late_before_ccs = side->n_handshake_after_finished;
+      }
+      if (late->n_late_ccs++ == MTD_MAX_LATE_AUTHS)
+        note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS); /* only the first renegotiations are read */
     }
-    if (side->has_encrypted_handshake && side->n_late_ccs++ == MTD_MAX_LATE_AUTHS)
-      note (tls, MTD_ANOMALY_TLS_TOO_MANY_ITEMS); /* only the first renegotiations are read */
     side->has_ccs = TRUE;
     /* In TLS 1.2 and older everything after ChangeCipherSpec is encrypted (RFC 5246 §7.1); in
      * TLS 1.3 it is a compatibility no-op (RFC 8446 Appendix D.4). */
@@ -1562,10 +1588,10 @@ finish_record (MtdTls *tls, guint side_index)
         side->first_encrypted_handshake_frame = tls->current_frame;
       } else {
         /* A handshake after Finished: renegotiation or a HelloRequest (RFC 5246 §7.4.1.1). */
-        if (side->n_handshake_after_finished++ == 0)
-          side->renegotiation_frame = tls->current_frame;
-        if (side->n_late_handshake < MAX_LATE_HANDSHAKE_NOTES) {
-          RecordNote *record = &side->late_handshake[side->n_late_handshake++];
+        side->n_handshake_after_finished++;
+        TlsLateSide *late = ensure_late_side (tls, side_index);
+        if (late->n_late_handshake < MAX_LATE_HANDSHAKE_NOTES) {
+          RecordNote *record = &late->late_handshake[late->n_late_handshake++];
           record->type = side->record_type;
           record->len = side->record_len;
           record->frame = tls->current_frame;
@@ -2068,9 +2094,11 @@ verdict_copy_into (MtdVerdict *to, const MtdVerdict *from, const char *reason)
  * §7.4.8), each in its own record as OpenSSL writes them; a certificate makes its record far
  * larger than any ClientKeyExchange. */
 static void
-infer_renegotiation (const MtdTls *tls, const TlsSide *client, const TlsSide *server,
-                     MtdLateAuth *late)
+infer_renegotiation (const MtdTls *tls, guint client_index, MtdLateAuth *late)
 {
+  const TlsSide *client_side = &tls->sides[client_index];
+  const TlsLateSide *client = late_side (tls, client_index);
+  const TlsLateSide *server = late_side (tls, 1 - client_index);
   late->kind = MTD_LATE_AUTH_RENEGOTIATION;
   late->how = MTD_HOW_INFERRED;
   late->trigger_exchange = -1;
@@ -2082,7 +2110,7 @@ infer_renegotiation (const MtdTls *tls, const TlsSide *client, const TlsSide *se
   const char *unknown_reason = NULL;
   if (client->n_late_handshake == 0)
     unknown_reason = "the client's part of the renegotiation is not in the capture";
-  else if (!client->has_late_ccs)
+  else if (!client_side->has_late_ccs)
     unknown_reason = "the client's renegotiation flight does not end in the capture";
   else if (tls->server_version <= VERSION_SSL3)
     unknown_reason = "an SSL 3.0 client without a certificate sends no Certificate message "
@@ -2374,11 +2402,12 @@ add_inferred_tls13_alerts (const MtdTls *tls, guint client_index, MtdTlsFacts *f
       if (facts->alerts->len < tls->limits.max_list_items)
         g_array_append_val (facts->alerts, alert);
     }
-    for (guint i = 0; i < side->n_late_alerts; i++) {
+    const TlsLateSide *late = late_side (tls, side_index);
+    for (guint i = 0; i < late->n_late_alerts; i++) {
       if (facts->alerts->len >= tls->limits.max_list_items)
         break; /* the same cap as alerts read in clear (add_alert) */
       MtdTlsAlert alert = { 0 };
-      alert.frame = side->late_alert_frames[i];
+      alert.frame = late->late_alert_frames[i];
       alert.is_from_client = is_client;
       alert.is_encrypted = TRUE;
       g_array_append_val (facts->alerts, alert);
@@ -2426,7 +2455,8 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   facts->is_handshake_complete = mtd_tls_is_handshake_over (tls) && !tls->has_fatal_alert;
   facts->has_renegotiation = client->n_handshake_after_finished > 0
                              || server->n_handshake_after_finished > 0;
-  facts->n_renegotiations = MAX (client->n_late_ccs, server->n_late_ccs);
+  facts->n_renegotiations = MAX (late_side (tls, client_index)->n_late_ccs,
+                                 late_side (tls, 1 - client_index)->n_late_ccs);
   facts->client_hello_frame = client->client_hello_frame;
   facts->server_hello_frame = server->server_hello_frame;
   facts->acceptable_cas = copy_strings (tls->acceptable_cas);
@@ -2476,7 +2506,7 @@ mtd_tls_conclude (const MtdTls *tls, guint client_index)
   }
   if (facts->has_renegotiation && facts->late_auths->len == 0 && !is_tls13) {
     MtdLateAuth late = { 0 };
-    infer_renegotiation (tls, client, server, &late);
+    infer_renegotiation (tls, client_index, &late);
     g_array_append_val (facts->late_auths, late);
   }
   apply_late_auths (facts);
