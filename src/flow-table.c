@@ -31,10 +31,12 @@ struct _MtdFlow {
   guint delivering_side;
   gpointer state;       /* the analysis layer's, until on_end */
   GList lru_link;       /* embedded: the flow is its own queue node */
-  /* Embedded: its nodes in the age queues of its client and server addresses (all four
-   * address-role pairs while the roles are unknown). */
-  GList age_links[4];
-  struct _AddressAge *ages[4]; /* borrowed: the queues it is in, NULL for unused slots */
+  /* Embedded: its nodes in the age queues of its client and server addresses (slots 0 and 1).
+   * A flow that began without a SYN is in all four address-role pairs; slots 2 and 3 are then
+   * in age_extra, which the flows that began with one do not carry. */
+  GList age_links[2];
+  struct _AddressAge *ages[2]; /* borrowed: the queues it is in, NULL for unused slots */
+  struct _AgeExtra *age_extra; /* owned, NULL unless the flow began without a SYN */
   GQueue *queue;        /* borrowed: the table's queue the flow is in */
   MtdFlowTable *table;  /* borrowed */
 };
@@ -78,6 +80,30 @@ typedef struct _AddressAge {
   GQueue flows; /* MtdFlow* through their age_links, oldest first */
 } AddressAge;
 
+/* Age slots 2 and 3 of a flow that began without a SYN. */
+typedef struct _AgeExtra {
+  GList links[2];
+  AddressAge *ages[2]; /* borrowed */
+} AgeExtra;
+
+#define N_AGE_SLOTS 4
+
+static GList *
+age_link (MtdFlow *flow, guint slot)
+{
+  return slot < G_N_ELEMENTS (flow->age_links) ? &flow->age_links[slot]
+                                               : &flow->age_extra->links[slot - 2];
+}
+
+/* The queue the flow is in at slot, NULL when none (or when it has no such slot). */
+static AddressAge **
+age_of (MtdFlow *flow, guint slot)
+{
+  if (slot < G_N_ELEMENTS (flow->ages))
+    return &flow->ages[slot];
+  return flow->age_extra != NULL ? &flow->age_extra->ages[slot - 2] : NULL;
+}
+
 static void
 address_key_init (AddressKey *key, MtdFlowRole role, guint8 ip_version, const guint8 *addr)
 {
@@ -108,9 +134,11 @@ join_age (MtdFlowTable *table, MtdFlow *flow, guint slot, MtdFlowRole role, cons
 {
   AddressKey key;
   address_key_init (&key, role, flow->info.ip_version, addr);
-  for (guint i = 0; i < slot; i++)
-    if (flow->ages[i] != NULL && address_key_equal (&flow->ages[i]->key, &key))
+  for (guint i = 0; i < slot; i++) {
+    AddressAge *earlier = *age_of (flow, i);
+    if (earlier != NULL && address_key_equal (&earlier->key, &key))
       return; /* both ends have the same address */
+  }
   AddressAge *age = g_hash_table_lookup (table->ages, &key);
   if (age == NULL) {
     age = g_new0 (AddressAge, 1);
@@ -118,9 +146,10 @@ join_age (MtdFlowTable *table, MtdFlow *flow, guint slot, MtdFlowRole role, cons
     g_queue_init (&age->flows);
     g_hash_table_insert (table->ages, &age->key, age);
   }
-  flow->age_links[slot].data = flow;
-  g_queue_push_tail_link (&age->flows, &flow->age_links[slot]);
-  flow->ages[slot] = age;
+  GList *link = age_link (flow, slot);
+  link->data = flow;
+  g_queue_push_tail_link (&age->flows, link);
+  *age_of (flow, slot) = age;
 }
 
 /* A new live flow joins the age queues of its addresses, by role: client_side from its first
@@ -134,6 +163,8 @@ join_ages (MtdFlowTable *table, MtdFlow *flow, gint client_side)
     join_age (table, flow, 1, MTD_FLOW_ROLE_SERVER, info->addr[1 - client_side]);
     return;
   }
+  if (flow->age_extra == NULL)
+    flow->age_extra = g_new0 (AgeExtra, 1);
   join_age (table, flow, 0, MTD_FLOW_ROLE_CLIENT, info->addr[0]);
   join_age (table, flow, 1, MTD_FLOW_ROLE_SERVER, info->addr[0]);
   join_age (table, flow, 2, MTD_FLOW_ROLE_CLIENT, info->addr[1]);
@@ -143,15 +174,17 @@ join_ages (MtdFlowTable *table, MtdFlow *flow, gint client_side)
 static void
 leave_ages (MtdFlowTable *table, MtdFlow *flow)
 {
-  for (guint slot = 0; slot < G_N_ELEMENTS (flow->ages); slot++) {
-    AddressAge *age = flow->ages[slot];
+  for (guint slot = 0; slot < N_AGE_SLOTS; slot++) {
+    AddressAge **age_pointer = age_of (flow, slot);
+    AddressAge *age = age_pointer != NULL ? *age_pointer : NULL;
     if (age == NULL)
       continue;
-    g_queue_unlink (&age->flows, &flow->age_links[slot]);
-    flow->ages[slot] = NULL;
+    g_queue_unlink (&age->flows, age_link (flow, slot));
+    *age_pointer = NULL;
     if (age->flows.head == NULL)
       g_hash_table_remove (table->ages, &age->key);
   }
+  g_clear_pointer (&flow->age_extra, g_free);
 }
 
 const char *
@@ -238,6 +271,7 @@ flow_entry_free (gpointer pointer)
   FlowEntry *entry = pointer;
   mtd_reasm_side_clear (&entry->flow.sides[0]);
   mtd_reasm_side_clear (&entry->flow.sides[1]);
+  g_free (entry->flow.age_extra);
   g_free (entry);
 }
 

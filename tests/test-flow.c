@@ -493,6 +493,68 @@ test_syn_client_side (void)
   fixture_clear (&f);
 }
 
+/* The oldest live flow per address and role, which the chainer asks before it settles a chain:
+ * a flow that began with a SYN counts its client in the client role and its server in the
+ * server role; one that began without a SYN counts both addresses in both roles; a flow that
+ * ends leaves them. */
+static void
+test_oldest_live_by_role (void)
+{
+  static const guint8 client_addr[4] = { 10, 0, 0, 1 };
+  static const guint8 server_addr[4] = { 10, 0, 0, 2 };
+  static const guint8 other_addr[4] = { 10, 0, 0, 9 };
+  Fixture f;
+  fixture_init (&f, NULL);
+  MtdFlowTable *table = f.table;
+  /* Frame 1 (1 ms): conversation 0 starts with the client's SYN. */
+  Seg syn0 = { 0, TRUE, CISN, 0, SYN, NULL, 0, 0, 0 };
+  feed (&f, &syn0);
+  /* Frame 2 (2 ms): conversation 2 starts mid-stream, with bytes from the client. */
+  static const guint8 data[] = "midstream";
+  Seg mid = { 2, TRUE, 77777, 88888, ACK, data, 9, 0, 0 };
+  feed (&f, &mid);
+  /* Frame 3 (3 ms): conversation 1 starts with the client's SYN. */
+  Seg syn1 = { 1, TRUE, CISN, 0, SYN, NULL, 0, 0, 0 };
+  feed (&f, &syn1);
+
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, client_addr),
+                   ==, 1000);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_SERVER, 4, server_addr),
+                   ==, 1000);
+  /* Only the mid-stream flow puts the client's address in the server role, and back. */
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_SERVER, 4, client_addr),
+                   ==, 2000);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, server_addr),
+                   ==, 2000);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, other_addr),
+                   ==, G_MAXINT64);
+
+  /* Conversation 0 is reset: its client's oldest is now the mid-stream flow. */
+  Seg rst0 = { 0, TRUE, CISN + 1, 0, RST, NULL, 0, 0, 0 };
+  feed (&f, &rst0);
+  g_assert_true (flow_log (&f, 0)->has_ended);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, client_addr),
+                   ==, 2000);
+  /* The mid-stream flow is reset too: it leaves all four of its queues. */
+  Seg rst2 = { 2, TRUE, 77777 + 9, 0, RST, NULL, 0, 0, 0 };
+  feed (&f, &rst2);
+  g_assert_true (flow_log (&f, 1)->has_ended);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, client_addr),
+                   ==, 3000);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_SERVER, 4, client_addr),
+                   ==, G_MAXINT64);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_CLIENT, 4, server_addr),
+                   ==, G_MAXINT64);
+
+  /* Frame 6: another mid-stream flow, left open: freeing the table ends it (and frees what it
+   * holds). */
+  Seg mid3 = { 3, FALSE, 99999, 11111, ACK, data, 9, 0, 0 };
+  feed (&f, &mid3);
+  g_assert_cmpint (mtd_flow_table_oldest_live_at (table, MTD_FLOW_ROLE_SERVER, 4, client_addr),
+                   ==, 6000);
+  fixture_clear (&f);
+}
+
 /* FIN from both sides ends the flow once both are acknowledged (RFC 9293 §3.6); packets after
  * it start no new flow. */
 static void
@@ -869,6 +931,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/acknowledged-tail-missing", test_acknowledged_tail_missing);
   g_test_add_func ("/flow/wraparound", test_wraparound);
   g_test_add_func ("/flow/syn-client-side", test_syn_client_side);
+  g_test_add_func ("/flow/oldest-live-by-role", test_oldest_live_by_role);
   g_test_add_func ("/flow/fin-and-late-acks", test_fin_and_late_acks);
   g_test_add_func ("/flow/fin-without-last-ack", test_fin_without_last_ack);
   g_test_add_func ("/flow/port-reuse", test_port_reuse);
