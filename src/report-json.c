@@ -162,8 +162,11 @@ json_value_start (JsonWriter *writer, const char *key)
     json_putc (writer, ',');
   writer->has_items[writer->depth] = TRUE;
   if (key != NULL) {
-    json_write_string (writer, key);
-    json_putc (writer, ':');
+    /* Keys are this program's own names (literals and enum name tables), never bytes from the
+     * wire, and plain ASCII: they go out without the escaping scan. */
+    json_putc (writer, '"');
+    json_puts (writer, key);
+    json_write_bytes (writer, "\":", 2);
   }
 }
 
