@@ -105,7 +105,8 @@ typedef struct {
   gboolean is_sslv2_client_hello;
   char *sni;                /* owned, NULL when absent */
   GPtrArray *alpn_offered;  /* char*, owned */
-  GPtrArray *client_signature_algorithms; /* char* names from the ClientHello, owned */
+  /* Code names: static strings or interned ones (g_intern_string), not owned by the array. */
+  GPtrArray *client_signature_algorithms; /* names from the ClientHello */
   char *alpn;               /* owned, the server's choice */
   guint16 cipher_suite;
   gboolean has_cipher_suite;
@@ -119,8 +120,8 @@ typedef struct {
   MtdVerdict requested;
   MtdVerdict presented;
   GPtrArray *acceptable_cas;   /* char* DN strings, from CertificateRequest */
-  GPtrArray *cert_types;       /* char* names (rsa_sign, ecdsa_sign, ...) */
-  GPtrArray *signature_algorithms_requested; /* char* names from CertificateRequest */
+  GPtrArray *cert_types;       /* code names (rsa_sign, ecdsa_sign, ...) */
+  GPtrArray *signature_algorithms_requested; /* code names from CertificateRequest */
   GPtrArray *client_chain;     /* MtdCert*, refs */
   GPtrArray *server_chain;     /* MtdCert*, refs */
   gboolean has_client_certificate_verify;

@@ -87,13 +87,13 @@ mtd_tls_facts_free (MtdTlsFacts *facts)
     return;
   g_free (facts->sni);
   free_owned_array (facts->alpn_offered, g_free);
-  free_owned_array (facts->client_signature_algorithms, g_free);
+  free_owned_array (facts->client_signature_algorithms, NULL); /* static or interned names */
   g_free (facts->alpn);
   g_free (facts->requested.reason);
   g_free (facts->presented.reason);
   free_owned_array (facts->acceptable_cas, g_free);
-  free_owned_array (facts->cert_types, g_free);
-  free_owned_array (facts->signature_algorithms_requested, g_free);
+  free_owned_array (facts->cert_types, NULL);
+  free_owned_array (facts->signature_algorithms_requested, NULL);
   free_owned_array (facts->client_chain, (GDestroyNotify) mtd_cert_unref);
   free_owned_array (facts->server_chain, (GDestroyNotify) mtd_cert_unref);
   if (facts->alerts != NULL)

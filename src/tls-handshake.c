@@ -1952,19 +1952,20 @@ copy_strings (const GPtrArray *strings)
   return copy;
 }
 
-/* The names of the codes: signature schemes, or certificate types when is_cert_type. */
+/* The names of the codes: signature schemes, or certificate types when is_cert_type.  Known
+ * codes have static names; the others are interned, which bounds them by the code space (65,536
+ * signature schemes, 256 certificate types), so no connection copies a name. */
 static GPtrArray *
 name_codes (const CodeList *codes, gboolean is_cert_type)
 {
-  GPtrArray *names = g_ptr_array_new_full (codes->n_codes, g_free);
+  GPtrArray *names = g_ptr_array_new_full (codes->n_codes, NULL);
   char buf[32];
-  for (guint i = 0; i < codes->n_codes; i++)
-    g_ptr_array_add (names,
-                     g_strdup (is_cert_type
-                                   ? mtd_tls_cert_type_name ((guint8) codes->codes[i], buf,
-                                                             sizeof buf)
-                                   : mtd_tls_signature_scheme_name (codes->codes[i], buf,
-                                                                    sizeof buf)));
+  for (guint i = 0; i < codes->n_codes; i++) {
+    const char *name
+        = is_cert_type ? mtd_tls_cert_type_name ((guint8) codes->codes[i], buf, sizeof buf)
+                       : mtd_tls_signature_scheme_name (codes->codes[i], buf, sizeof buf);
+    g_ptr_array_add (names, (gpointer) (name == buf ? g_intern_string (buf) : name));
+  }
   return names;
 }
 

@@ -94,8 +94,9 @@ tls_new (guint16 version, guint16 cipher_suite)
   tls->client_hello_frame = 4;
   tls->server_hello_frame = 6;
   tls->acceptable_cas = strings_new (NULL);
-  tls->cert_types = strings_new (NULL);
-  tls->signature_algorithms_requested = strings_new (NULL);
+  /* Code names are static or interned, not owned by their arrays (mtd-tls.h). */
+  tls->cert_types = g_ptr_array_new ();
+  tls->signature_algorithms_requested = g_ptr_array_new ();
   tls->client_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
   tls->server_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
   tls->alerts = g_array_new (FALSE, TRUE, sizeof (MtdTlsAlert));
@@ -161,8 +162,8 @@ make_tls12_empty (const TestCert *server)
   verdict_set (&tls->presented, MTD_PRESENTED_EMPTY, MTD_HOW_OBSERVED, 8, NULL);
   g_ptr_array_add (tls->acceptable_cas, g_strdup ("CN=Root A"));
   g_ptr_array_add (tls->acceptable_cas, g_strdup ("CN=Root B"));
-  g_ptr_array_add (tls->cert_types, g_strdup ("ecdsa_sign"));
-  g_ptr_array_add (tls->signature_algorithms_requested, g_strdup ("ecdsa_secp256r1_sha256"));
+  g_ptr_array_add (tls->cert_types, (gpointer) "ecdsa_sign");
+  g_ptr_array_add (tls->signature_algorithms_requested, (gpointer) "ecdsa_secp256r1_sha256");
   g_ptr_array_add (tls->server_chain, mtd_cert_ref (server->cert));
   add_alert (tls, 9, FALSE, FALSE, 2, 40);
   tls->is_handshake_complete = FALSE;
