@@ -354,9 +354,14 @@ is_closing (const MtdFlow *flow)
 static void
 touch (MtdFlowTable *table, MtdFlow *flow)
 {
+  GQueue *queue = is_closing (flow) ? &table->closing : &table->lru;
+  /* Already the newest there (a burst of one flow's packets): nothing moves, and the
+   * neighbours' links, cold in the cache, are not touched. */
+  if (flow->queue == queue && queue->tail == &flow->lru_link)
+    return;
   if (flow->queue != NULL)
     g_queue_unlink (flow->queue, &flow->lru_link);
-  flow->queue = is_closing (flow) ? &table->closing : &table->lru;
+  flow->queue = queue;
   g_queue_push_tail_link (flow->queue, &flow->lru_link);
 }
 
