@@ -105,7 +105,7 @@ typedef struct {
   gboolean is_sslv2_client_hello;
   char *sni;                /* owned, NULL when absent */
   GPtrArray *alpn_offered;  /* char*, owned */
-  /* Code names: static strings or interned ones (g_intern_string), not owned by the array. */
+  /* Code names: static strings or kept ones (mtd_tls_keep_name), not owned by the array. */
   GPtrArray *client_signature_algorithms; /* names from the ClientHello */
   char *alpn;               /* owned, the server's choice */
   guint16 cipher_suite;
@@ -199,6 +199,9 @@ const char *mtd_tls_cipher_suite_name (guint16 suite, char *buf, gsize buf_len);
 const char *mtd_tls_alert_name (guint8 description, char *buf, gsize buf_len);
 const char *mtd_tls_signature_scheme_name (guint16 scheme, char *buf, gsize buf_len);
 const char *mtd_tls_cert_type_name (guint8 cert_type, char *buf, gsize buf_len);
+/* One copy of name per distinct name, kept (and reachable) for the life of the process.  Only for
+ * names from a bounded set, such as the names of a 16-bit code space. */
+const char *mtd_tls_keep_name (const char *name);
 /* Hash length of a TLS 1.3 cipher suite's HKDF hash and its AEAD tag length; FALSE when the
  * suite is not a TLS 1.3 suite this build knows (RFC 8446 §B.4). */
 gboolean mtd_tls13_suite_lengths (guint16 suite, gsize *hash_len, gsize *tag_len);

@@ -1953,8 +1953,8 @@ copy_strings (const GPtrArray *strings)
 }
 
 /* The names of the codes: signature schemes, or certificate types when is_cert_type.  Known
- * codes have static names; the others are interned, which bounds them by the code space (65,536
- * signature schemes, 256 certificate types), so no connection copies a name. */
+ * codes have static names; the others are kept once each (mtd_tls_keep_name), bounded by the
+ * code space (65,536 signature schemes, 256 certificate types), so no connection copies a name. */
 static GPtrArray *
 name_codes (const CodeList *codes, gboolean is_cert_type)
 {
@@ -1964,7 +1964,7 @@ name_codes (const CodeList *codes, gboolean is_cert_type)
     const char *name
         = is_cert_type ? mtd_tls_cert_type_name ((guint8) codes->codes[i], buf, sizeof buf)
                        : mtd_tls_signature_scheme_name (codes->codes[i], buf, sizeof buf);
-    g_ptr_array_add (names, (gpointer) (name == buf ? g_intern_string (buf) : name));
+    g_ptr_array_add (names, (gpointer) (name == buf ? mtd_tls_keep_name (buf) : name));
   }
   return names;
 }

@@ -6,6 +6,26 @@ typedef struct {
   const char *name;
 } CodeName;
 
+/* g_intern_string is not used: past 2,048 strings GLib drops (leaks on purpose) its old quark
+ * arrays, which LeakSanitizer reports; this table stays reachable from a static pointer. */
+const char *
+mtd_tls_keep_name (const char *name)
+{
+  G_LOCK_DEFINE_STATIC (kept_names);
+  static GHashTable *kept_names; /* char* (owned, the key is the value) */
+  G_LOCK (kept_names);
+  if (kept_names == NULL)
+    kept_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *kept = g_hash_table_lookup (kept_names, name);
+  if (kept == NULL) {
+    char *copy = g_strdup (name);
+    g_hash_table_add (kept_names, copy);
+    kept = copy;
+  }
+  G_UNLOCK (kept_names);
+  return kept;
+}
+
 static const char *
 lookup (const CodeName *table, gsize n_entries, guint16 code)
 {

@@ -94,7 +94,7 @@ tls_new (guint16 version, guint16 cipher_suite)
   tls->client_hello_frame = 4;
   tls->server_hello_frame = 6;
   tls->acceptable_cas = strings_new (NULL);
-  /* Code names are static or interned, not owned by their arrays (mtd-tls.h). */
+  /* Code names are static or kept for the process, not owned by their arrays (mtd-tls.h). */
   tls->cert_types = g_ptr_array_new ();
   tls->signature_algorithms_requested = g_ptr_array_new ();
   tls->client_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) mtd_cert_unref);
