@@ -275,12 +275,15 @@ cert_free (MtdCert *cert)
   g_free (cert);
 }
 
-/* Parses DER whose SHA-256 the caller has already computed. */
-static MtdCert *
-cert_new_with_sha256 (const guint8 *der, gsize der_len, const guint8 *sha256, GError **error)
+MtdCert *
+mtd_cert_new_from_der (const guint8 *der, gsize der_len, GError **error)
 {
   const unsigned char *end = der;
   guint8 sha1[SHA1_LEN];
+  guint8 sha256[SHA256_LEN];
+
+  g_return_val_if_fail (der != NULL || der_len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (der_len > LONG_MAX)
     {
@@ -338,32 +341,15 @@ cert_new_with_sha256 (const guint8 *der, gsize der_len, const guint8 *sha256, GE
       return NULL;
     }
   hex_upper (sha1, SHA1_LEN, cert->sha1_hex);
+  if (!digest_bytes (EVP_sha256 (), der, der_len, sha256))
+    {
+      g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
+                   "could not compute the SHA-256 of the certificate: %s", openssl_take_reason ());
+      return NULL;
+    }
   hex_upper (sha256, SHA256_LEN, cert->sha256_hex);
 
   return g_steal_pointer (&cert);
-}
-
-static gboolean
-sha256_or_error (const guint8 *der, gsize der_len, guint8 *out, GError **error)
-{
-  if (digest_bytes (EVP_sha256 (), der, der_len, out))
-    return TRUE;
-  g_set_error (error, MTD_X509_ERROR, MTD_X509_ERROR_BAD_FIELD,
-               "could not compute the SHA-256 of the certificate: %s", openssl_take_reason ());
-  return FALSE;
-}
-
-MtdCert *
-mtd_cert_new_from_der (const guint8 *der, gsize der_len, GError **error)
-{
-  guint8 sha256[SHA256_LEN];
-
-  g_return_val_if_fail (der != NULL || der_len == 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (!sha256_or_error (der, der_len, sha256, error))
-    return NULL;
-  return cert_new_with_sha256 (der, der_len, sha256, error);
 }
 
 MtdCert *
