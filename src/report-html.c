@@ -381,7 +381,6 @@ html_commands_begin (MtdReport *report, FILE *out)
   fputs ("<pre class=\"commands\"><code>", out);
 }
 
-
 static void
 html_commands_end (MtdReport *report, FILE *out)
 {

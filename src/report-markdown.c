@@ -250,7 +250,6 @@ md_commands_begin (MtdReport *report, FILE *out)
   fputs ("```sh\n", out);
 }
 
-
 static void
 md_commands_end (MtdReport *report, FILE *out)
 {

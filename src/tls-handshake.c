@@ -95,9 +95,10 @@ typedef struct {
 } CodeList;
 
 /* 12 bytes: a flow keeps up to MAX_RECORD_NOTES of these per side for as long as it lives, and
- * MAX_LATE_HANDSHAKE_NOTES more (in TlsLate) once a side renegotiates.  The length (at most MAX_RECORD_LEN, 15 bits) and the content type
- * share 32 bits, and 4-byte alignment drops the padding a 64-bit frame number would bring;
- * fields are only read and written by value, never through a pointer to a member. */
+ * MAX_LATE_HANDSHAKE_NOTES more (in TlsLate) once a side renegotiates.  The length (at most
+ * MAX_RECORD_LEN, 15 bits) and the content type share 32 bits, and 4-byte alignment drops the
+ * padding a 64-bit frame number would bring; fields are only read and written by value, never
+ * through a pointer to a member. */
 typedef struct __attribute__ ((packed, aligned (4))) {
   guint64 frame;
   guint32 len : 24;
