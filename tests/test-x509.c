@@ -572,11 +572,12 @@ test_dn_from_der_repeated (void)
         g_autofree char *text = mtd_dn_from_der (der->data, der->len);
         g_autofree char *expected = g_strconcat ("CN=", common_name, NULL);
         g_assert_cmpstr (text, ==, expected);
-        /* The same bytes but one: a cached name must not answer for it. */
+        /* The same bytes but the last: a cached name must not answer for it. */
         der->data[der->len - 1] = '#';
         g_autofree char *changed = mtd_dn_from_der (der->data, der->len);
-        g_assert_cmpstr (changed, !=, expected);
-        g_assert_nonnull (changed);
+        g_autofree char *changed_expected = g_strdup (expected);
+        changed_expected[strlen (changed_expected) - 1] = '#';
+        g_assert_cmpstr (changed, ==, changed_expected);
       }
 }
 
