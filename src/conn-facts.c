@@ -87,7 +87,7 @@ mtd_tls_facts_free (MtdTlsFacts *facts)
     return;
   g_free (facts->sni);
   free_owned_array (facts->alpn_offered, g_free);
-  free_owned_array (facts->client_signature_algorithms, NULL); /* static or interned names */
+  free_owned_array (facts->client_signature_algorithms, NULL); /* static or kept names */
   g_free (facts->alpn);
   g_free (facts->requested.reason);
   g_free (facts->presented.reason);
